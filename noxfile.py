@@ -1,0 +1,39 @@
+"""Developer tasks. ``nox -s tests`` is the README's test command and what CI runs."""
+
+from __future__ import annotations
+
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
+ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# Run on every supported interpreter this machine has; a fresh machine with one Python still works.
+PYTHONS = [v for v in ALL_PYTHONS if shutil.which(f"python{v}")] or None
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole test suite (unit, client, exporter, loopback integration)."""
+    session.install("-e", ".", *TEST_DEPS)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src and the tests/typing assert_type checks."""
+    session.install("-e", ".", "mypy", *TEST_DEPS)
+    session.run("mypy")

@@ -1,0 +1,1 @@
+"""The segment exporter: a pure planning pipeline and its sync/async senders."""

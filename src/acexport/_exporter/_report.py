@@ -1,0 +1,115 @@
+"""What an export returns: :class:`ExportReport`, with one :class:`RowError` per row not exported."""
+
+from __future__ import annotations
+
+import html
+from typing import Literal
+
+import attrs
+
+__all__ = ["ExportProgress", "ExportReport", "RowError", "RowErrorKind"]
+
+RowErrorKind = Literal["invalid", "rejected", "failed"]
+
+
+@attrs.frozen
+class RowError:
+    """One profile that was not exported, and why.
+
+    ``index`` is the profile's 0-based position in the iterable; ``email`` the address as given
+    (None when the profile had none; a non-string shown by its ``repr``, cut to 254 characters).
+    ``kind``: ``"invalid"`` (refused before sending), ``"rejected"`` (refused by
+    ActiveCampaign) or ``"failed"`` (not delivered after the retries).
+    """
+
+    index: int
+    email: str | None
+    kind: RowErrorKind
+    reason: str
+
+
+@attrs.frozen
+class ExportProgress:
+    """Running counts, given to ``on_progress`` at least once per batch."""
+
+    received: int
+    exported: int
+    duplicates: int
+    invalid: int
+    rejected: int
+    failed: int
+    in_flight: int
+    requests: int
+    elapsed: float
+
+
+@attrs.frozen
+class ExportReport:
+    """Every profile read, accounted for.
+
+    Always ``received == exported + duplicates + invalid + rejected + failed``, and ``errors``
+    holds one :class:`RowError` per invalid, rejected or failed row, in index order.
+
+    - ``exported``: upserted into ActiveCampaign with its fields and tags and put on the list
+      (a contact who had unsubscribed from the list stays unsubscribed: consent wins).
+    - ``duplicates``: a later profile with an email (compared case-insensitively) already seen
+      in this export; the first occurrence wins. Not in ``errors``.
+    - ``requests``: HTTP requests the export made (retries included); ``elapsed``: seconds.
+    """
+
+    list_id: int
+    received: int = 0
+    exported: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    rejected: int = 0
+    failed: int = 0
+    errors: tuple[RowError, ...] = ()
+    requests: int = 0
+    elapsed: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when no row was invalid, rejected or failed."""
+        return not (self.invalid or self.rejected or self.failed)
+
+    def summary(self) -> str:
+        """One line of counts, e.g. for a log or a terminal."""
+        prefix = "dry run: would export" if self.dry_run else "exported"
+        return (
+            f"{prefix} {self.exported} of {self.received} profiles to list {self.list_id}: "
+            f"{self.duplicates} duplicates, {self.invalid} invalid, {self.rejected} rejected, "
+            f"{self.failed} failed ({self.requests} requests, {self.elapsed:.1f}s)"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{name}</th><td>{value}</td></tr>"
+            for name, value in (
+                ("list", self.list_id),
+                ("received", self.received),
+                ("exported" if not self.dry_run else "would export", self.exported),
+                ("duplicates", self.duplicates),
+                ("invalid", self.invalid),
+                ("rejected", self.rejected),
+                ("failed", self.failed),
+                ("requests", self.requests),
+                ("elapsed", f"{self.elapsed:.1f}s"),
+            )
+        )
+        shown = self.errors[:10]
+        errors = ""
+        if shown:
+            body = "".join(
+                f"<tr><td>{e.index}</td><td>{html.escape(e.email or '')}</td>"
+                f"<td>{e.kind}</td><td>{html.escape(e.reason)}</td></tr>"
+                for e in shown
+            )
+            more = len(self.errors) - len(shown)
+            tail = f"<p>… and {more} more errors</p>" if more else ""
+            errors = (
+                "<table><thead><tr><th>index</th><th>email</th><th>kind</th><th>reason</th>"
+                f"</tr></thead><tbody>{body}</tbody></table>{tail}"
+            )
+        return f"<div><strong>ExportReport</strong><table>{rows}</table>{errors}</div>"
