@@ -3,7 +3,7 @@
 The tree::
 
     ACExportError                      base of everything acexport raises
-    ├── ConfigError (also ValueError)  missing key or URL, bad URL, bad mapping, unknown custom field
+    ├── ConfigError (also ValueError)  missing key or URL, bad URL or mapping, unknown custom field
     ├── APIError                       .method, .url (never the key), .message
     │   ├── APIConnectionError         the request could not be completed (wraps an httpx error)
     │   │   └── APITimeoutError        ... because it timed out

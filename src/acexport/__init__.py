@@ -1,0 +1,75 @@
+"""acexport: export customer segments into ActiveCampaign lists.
+
+A typed sync and async client over ActiveCampaign's v3 API, and a segment exporter that
+streams any iterable of profiles onto a list and accounts for every one of them.
+"""
+
+from __future__ import annotations
+
+from ._async_client import AsyncActiveCampaign
+from ._client import ActiveCampaign
+from ._exceptions import (
+    ACExportError,
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ExportError,
+    NotFoundError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from ._exporter._report import ExportProgress, ExportReport, RowError
+from ._models import (
+    BulkContact,
+    BulkImportInfo,
+    BulkImportStatus,
+    Contact,
+    ContactList,
+    ContactTag,
+    CustomField,
+    ListMembership,
+    ListStatus,
+    Tag,
+    User,
+)
+from ._version import __version__
+
+__all__ = [
+    "ACExportError",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "ActiveCampaign",
+    "AsyncActiveCampaign",
+    "AuthenticationError",
+    "BadRequestError",
+    "BulkContact",
+    "BulkImportInfo",
+    "BulkImportStatus",
+    "ConfigError",
+    "Contact",
+    "ContactList",
+    "ContactTag",
+    "CustomField",
+    "ExportError",
+    "ExportProgress",
+    "ExportReport",
+    "ListMembership",
+    "ListStatus",
+    "NotFoundError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "RowError",
+    "ServerError",
+    "Tag",
+    "UnprocessableEntityError",
+    "User",
+    "__version__",
+]

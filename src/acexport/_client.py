@@ -1,0 +1,252 @@
+"""The synchronous client: drives the sans-I/O calls of :mod:`acexport._core` over httpx."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import TypeVar
+
+import httpx
+
+from ._base import DEFAULT_TIMEOUT, BaseClient
+from ._core import _operations as ops
+from ._core._call import Sleep
+from ._core._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
+from ._models import (
+    BulkContact,
+    BulkImportInfo,
+    Contact,
+    ContactList,
+    ContactTag,
+    CustomField,
+    ListMembership,
+    ListStatus,
+    Tag,
+    User,
+)
+
+__all__ = ["ActiveCampaign"]
+
+T = TypeVar("T")
+
+
+class ActiveCampaign(BaseClient):
+    """A client for ActiveCampaign's v3 API.
+
+    ``api_url`` is the account's API URL as Settings → Developer shows it
+    (``youraccount.api-us1.com``, with or without ``https://`` and ``/api/3``); ``api_key`` the
+    key shown there. Both default to ``ACTIVECAMPAIGN_API_URL`` / ``ACTIVECAMPAIGN_API_KEY``.
+
+    Every call shares the client's rate limits (``requests_per_second``, default 5, the
+    account's limit; ``bulk_imports_per_minute``, default 100) and is retried on 429, 5xx and
+    connection failures, at most ``max_retries`` times and ``max_retry_wait`` seconds in all.
+    Safe to share between threads. Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        api_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        requests_per_second: float | None = 5.0,
+        bulk_imports_per_minute: float | None = 100.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            api_url,
+            api_key,
+            requests_per_second=requests_per_second,
+            bulk_imports_per_minute=bulk_imports_per_minute,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+        self._sleep: Callable[[float], None] = time.sleep
+        self.users = Users(self)
+        self.lists = Lists(self)
+        self.contacts = Contacts(self)
+        self.fields = Fields(self)
+        self.tags = Tags(self)
+        self.imports = Imports(self)
+
+    def _call(self, op: ops.Operation[T], on_send: Callable[[], None] | None = None) -> T:
+        steps = self._steps(op, on_send)
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, Sleep):
+                    self._sleep(step.seconds)
+                    step = steps.send(None)
+                    continue
+                try:
+                    response = self._http.send(step)
+                except httpx.TransportError as exc:
+                    step = steps.throw(exc)
+                else:
+                    step = steps.send(response)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def _pages(self, pager: ops.Pager[T]) -> Iterator[T]:
+        op: ops.Operation[ops.Page[T]] | None = pager.first()
+        while op is not None:
+            page = self._call(op)
+            yield from page.items
+            op = pager.next(op, page)
+
+    def close(self) -> None:
+        """Close the HTTP connections this client opened (not an ``http_client`` you passed)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> ActiveCampaign:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _Resource:
+    def __init__(self, client: ActiveCampaign) -> None:
+        self._client = client
+
+
+class Users(_Resource):
+    """``client.users``."""
+
+    def me(self) -> User:
+        """The user the API key belongs to: a cheap check that URL and key work."""
+        return self._client._call(ops.users_me())
+
+
+class Lists(_Resource):
+    """``client.lists``."""
+
+    def list(self) -> Iterator[ContactList]:
+        """Every list in the account (all pages, fetched lazily as you iterate)."""
+        return self._client._pages(ops.lists_pager())
+
+    def get(self, list_id: int) -> ContactList:
+        """One list; :class:`NotFoundError` if there is none with that id."""
+        return self._client._call(ops.get_list(list_id))
+
+    def create(
+        self,
+        name: str,
+        *,
+        sender_url: str,
+        sender_reminder: str,
+        stringid: str | None = None,
+        channel: str = "email",
+    ) -> ContactList:
+        """Create a list. ``sender_url`` and ``sender_reminder`` are required by ActiveCampaign."""
+        return self._client._call(
+            ops.create_list(
+                name,
+                stringid=stringid,
+                sender_url=sender_url,
+                sender_reminder=sender_reminder,
+                channel=channel,
+            )
+        )
+
+
+class Contacts(_Resource):
+    """``client.contacts``."""
+
+    def sync(
+        self,
+        email: str,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        phone: str | None = None,
+        fields: Mapping[int, str] | None = None,
+    ) -> Contact:
+        """Create or update the contact with this email; ``fields`` maps custom-field ids to
+        values. Values left as None are not sent, so they are not blanked."""
+        return self._client._call(
+            ops.sync_contact(
+                email, first_name=first_name, last_name=last_name, phone=phone, fields=fields
+            )
+        )
+
+    def get(self, contact_id: int) -> Contact:
+        """One contact; :class:`NotFoundError` if there is none with that id."""
+        return self._client._call(ops.get_contact(contact_id))
+
+    def find_by_email(self, email: str) -> Contact | None:
+        """The contact with exactly this email (case-insensitive), or None."""
+        return self._client._call(ops.find_contact_by_email(email))
+
+    def list(
+        self, list_id: int | None = None, status: ListStatus | None = None
+    ) -> Iterator[Contact]:
+        """Every contact, or those on ``list_id`` with ``status``, paged by id."""
+        return self._client._pages(ops.contacts_pager(list_id, status))
+
+    def delete(self, contact_id: int) -> None:
+        """Delete a contact (from every list). To take someone off one list, unsubscribe."""
+        self._client._call(ops.delete_contact(contact_id))
+
+    def update_list_status(
+        self, contact_id: int, list_id: int, status: ListStatus
+    ) -> ListMembership:
+        """Set a contact's status on a list. ACTIVE re-subscribes a contact who unsubscribed:
+        that is a consent decision, and the exporter never makes it."""
+        return self._client._call(ops.update_list_status(contact_id, list_id, status))
+
+    def list_memberships(self, contact_id: int) -> Sequence[ListMembership]:
+        """The contact's list memberships, with their statuses."""
+        return self._client._call(ops.contact_memberships(contact_id))
+
+    def add_tag(self, contact_id: int, tag_id: int) -> ContactTag:
+        """Put a tag (by id) on a contact."""
+        return self._client._call(ops.add_tag(contact_id, tag_id))
+
+
+class Fields(_Resource):
+    """``client.fields``: custom contact fields."""
+
+    def list(self) -> Iterator[CustomField]:
+        """Every custom field, with the ids and perstags a mapping can name."""
+        return self._client._pages(ops.fields_pager())
+
+
+class Tags(_Resource):
+    """``client.tags``."""
+
+    def list(self, search: str | None = None) -> Iterator[Tag]:
+        """Every tag, or those whose name contains ``search``."""
+        return self._client._pages(ops.tags_pager(search))
+
+    def create(self, name: str) -> Tag:
+        """Create a contact tag. ActiveCampaign refuses a name that exists (any case)."""
+        return self._client._call(ops.create_tag(name))
+
+
+class Imports(_Resource):
+    """``client.imports``: bulk import."""
+
+    def bulk(self, contacts: Sequence[BulkContact], exclude_automations: bool = False) -> str:
+        """Queue a bulk import (at most 250 contacts, under 400,000 bytes); returns the batch
+        id for :meth:`info`. One invalid email makes ActiveCampaign refuse the whole batch."""
+        body = ops.bulk_body(contacts, exclude_automations=exclude_automations)
+        ops.check_bulk_limits(len(contacts), len(body))
+        return self._client._call(ops.bulk_import(body, contact_count=len(contacts)))
+
+    def info(self, batch_id: str) -> BulkImportInfo:
+        """A batch's status, the ids it created and the emails it refused."""
+        return self._client._call(ops.import_info(batch_id))
