@@ -88,10 +88,12 @@ class AsyncActiveCampaign(BaseClient):
             result: T = done.value
             return result
 
-    async def _pages(self, pager: ops.Pager[T]) -> AsyncIterator[T]:
+    async def _pages(
+        self, pager: ops.Pager[T], on_send: Callable[[], None] | None = None
+    ) -> AsyncIterator[T]:
         op: ops.Operation[ops.Page[T]] | None = pager.first()
         while op is not None:
-            page = await self._call(op)
+            page = await self._call(op, on_send)
             for item in page.items:
                 yield item
             op = pager.next(op, page)

@@ -94,10 +94,10 @@ class ActiveCampaign(BaseClient):
             result: T = done.value
             return result
 
-    def _pages(self, pager: ops.Pager[T]) -> Iterator[T]:
+    def _pages(self, pager: ops.Pager[T], on_send: Callable[[], None] | None = None) -> Iterator[T]:
         op: ops.Operation[ops.Page[T]] | None = pager.first()
         while op is not None:
-            page = self._call(op)
+            page = self._call(op, on_send)
             yield from page.items
             op = pager.next(op, page)
 

@@ -86,6 +86,15 @@ class RateLimiter:
                 b.take(at)
         return at - now
 
+    def peek(self, kind: RequestKind = "general") -> float:
+        """Seconds until a request of ``kind`` could go, without taking the slot."""
+        buckets = self._buckets(kind)
+        if not buckets:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            return max(b.slot(now) for b in buckets) - now
+
     def penalize(self, seconds: float, kind: RequestKind = "general") -> None:
         """Hold every slot of ``kind`` back until ``seconds`` from now (after a refusal).
 

@@ -55,6 +55,8 @@ class ExportReport:
     - ``duplicates``: a later profile with an email (compared case-insensitively) already seen
       in this export; the first occurrence wins. Not in ``errors``.
     - ``requests``: HTTP requests the export made (retries included); ``elapsed``: seconds.
+    - ``dry_run``: nothing was sent; ``exported`` counts what would have been.
+    - ``cancelled``: the export was cancelled; what had been read is still accounted for.
     """
 
     list_id: int
@@ -68,6 +70,7 @@ class ExportReport:
     requests: int = 0
     elapsed: float = 0.0
     dry_run: bool = False
+    cancelled: bool = False
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,493 @@
+"""``SegmentExporter`` and ``AsyncSegmentExporter``: the only I/O of an export.
+
+Both drive the same pure parts (:class:`~._pipeline.Planner` plans batches,
+:class:`~._schedule.Scheduler` decides what to send and settles every row,
+:class:`~._run.ExportRun` keeps the counts) and differ only in how they read the iterable,
+send a request and sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import anyio
+
+from .._async_client import AsyncActiveCampaign
+from .._client import ActiveCampaign
+from .._core import _operations as ops
+from .._exceptions import APIError, APIStatusError, ExportError
+from .._models import ListStatus
+from ._mapping import FieldMapping
+from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact
+from ._report import ExportProgress, ExportReport
+from ._run import (
+    CancelToken,
+    ExportOptions,
+    ExportRun,
+    check_list,
+    membership_allows_subscribe,
+    small_export,
+)
+from ._schedule import Fatal, Input, InFlight, Poll, Stop, Submit, Wait
+
+__all__ = ["AsyncSegmentExporter", "SegmentExporter"]
+
+logger = logging.getLogger("acexport")
+
+_CANCEL_CHECK_EVERY = 256  # profiles read between two looks at the cancel token
+_MAX_IDLE_SLEEP = 1.0  # wake at least this often to look at the cancel token
+
+
+def _is_auth(error: APIError) -> bool:
+    return isinstance(error, APIStatusError) and error.status_code in (401, 403)
+
+
+def _row_kind(error: APIError) -> str:
+    """A per-contact call's failure: ActiveCampaign refusing the contact, or not delivered."""
+    if isinstance(error, APIStatusError) and error.status_code in (400, 422):
+        return "rejected"
+    return "failed"
+
+
+def _options(list_id: int, mapping: FieldMapping, **kwargs: Any) -> ExportOptions:
+    return ExportOptions(list_id=list_id, mapping=mapping, **kwargs)
+
+
+class SegmentExporter:
+    """Exports any iterable of profiles onto one ActiveCampaign list.
+
+    ``export(profiles)`` checks the credentials, the list and the mapping's custom fields
+    before it sends any contact (raising :class:`AuthenticationError`, :class:`NotFoundError`
+    or :class:`ConfigError`), then streams the profiles: map, validate, dedupe (first
+    occurrence wins), and send in bulk-import batches of up to 250 contacts at the account's
+    bulk budget, polling earlier batches meanwhile. Under 10 contacts in all, it uses the
+    contact endpoints instead. It returns an :class:`ExportReport` that accounts for every
+    profile read.
+
+    Options: ``dry_run`` (do everything but send), ``on_progress`` (called with
+    :class:`ExportProgress` at least once per batch), ``exclude_automations``, ``batch_size``
+    (at most 250), ``max_in_flight`` (batches submitted and not yet settled; bounds memory),
+    ``poll_interval`` and ``settle_timeout`` (seconds), ``max_resubmits`` (for batches that end
+    failed or interrupted), and ``cancel`` (an Event: when set, nothing more is read or
+    submitted, what is in flight settles, and the report comes back with ``cancelled=True``).
+
+    If the iterable raises, or the export cannot go on (the key is revoked, the API stays
+    down), it raises :class:`ExportError` whose ``report`` still adds up.
+    """
+
+    def __init__(
+        self,
+        client: ActiveCampaign,
+        list_id: int,
+        mapping: FieldMapping,
+        *,
+        dry_run: bool = False,
+        on_progress: Callable[[ExportProgress], Any] | None = None,
+        exclude_automations: bool = False,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        max_in_flight: int = 100,
+        poll_interval: float = 2.0,
+        settle_timeout: float = 3600.0,
+        max_resubmits: int = 2,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self._client = client
+        self._options = _options(
+            list_id,
+            mapping,
+            dry_run=dry_run,
+            on_progress=on_progress,
+            exclude_automations=exclude_automations,
+            batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes,
+            max_in_flight=max_in_flight,
+            poll_interval=poll_interval,
+            settle_timeout=settle_timeout,
+            max_resubmits=max_resubmits,
+            cancel=cancel,
+        )
+        self._run: ExportRun | None = None
+
+    @property
+    def report(self) -> ExportReport | None:
+        """The latest export's report so far (also after it was interrupted), or None."""
+        return self._run.report() if self._run is not None else None
+
+    def export(self, profiles: Iterable[Any]) -> ExportReport:
+        """Export ``profiles`` and return the report. See the class docstring."""
+        client, opts = self._client, self._options
+        started = client._clock()
+        requests = 0
+
+        def count() -> None:
+            nonlocal requests
+            requests += 1
+
+        client._call(ops.users_me(), count)
+        check_list(client._call(ops.get_list(opts.list_id), count), opts.list_id)
+        fields = list(client._pages(ops.fields_pager(), count)) if opts.mapping.fields else []
+        run = ExportRun(opts, opts.planner(fields), opts.scheduler(), started, client._clock)
+        run.requests = requests
+        self._run = run
+        logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
+        source = iter(profiles)
+        try:
+            first = self._read_batch(run, source)
+            small = None if opts.dry_run else small_export(first, run.source_done)
+            if small is not None:
+                self._send_small(run, small)
+            else:
+                run.take(first)
+                self._loop(run, source)
+        except Fatal as fatal:
+            run.scheduler.stop()
+            try:
+                self._loop(run, source)
+            except Fatal:
+                pass
+            run.scheduler.abandon(f"the export stopped: {fatal.reason}")
+            report = run.report()
+            run.log_end(report)
+            raise ExportError(f"export stopped early: {fatal.reason}", report=report) from (
+                fatal.cause
+            )
+        except BaseException:
+            run.scheduler.abandon("the export was interrupted")
+            raise
+        run.scheduler.abandon(run.read_error or "the export was cancelled before it was sent")
+        report = run.report()
+        run.log_end(report)
+        if run.read_error is not None:
+            raise ExportError(run.read_error, report=report)
+        return report
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _read_batch(self, run: ExportRun, source: Iterator[Any]) -> Batch | None:
+        try:
+            for profile in source:
+                batch = run.feed(profile)
+                if batch is not None:
+                    return batch
+                if run.next_index % _CANCEL_CHECK_EVERY == 0 and run.is_cancelled():
+                    return run.end_of_input()
+        except Exception as exc:
+            return run.input_failed(exc)
+        return run.end_of_input()
+
+    # --- bulk path ----------------------------------------------------------------------------
+
+    def _loop(self, run: ExportRun, source: Iterator[Any]) -> None:
+        client, sched = self._client, run.scheduler
+        while True:
+            run.is_cancelled()
+            action = sched.next_action(client._clock(), bulk_wait=client._limiter.peek("bulk"))
+            if isinstance(action, Input):
+                run.take(self._read_batch(run, source))
+                continue
+            if isinstance(action, Stop):
+                return
+            if isinstance(action, Wait):
+                client._sleep(min(action.seconds, _MAX_IDLE_SLEEP))
+                continue
+            if isinstance(action, Submit):
+                self._submit(run, action)
+            elif isinstance(action, Poll):
+                self._poll(run, action.flight)
+            run.progress()
+
+    def _submit(self, run: ExportRun, action: Submit) -> None:
+        client = self._client
+        batch = action.batch
+        op = ops.bulk_import(batch.body(), contact_count=len(batch))
+        try:
+            batch_id = client._call(op, run.count_request)
+        except APIError as error:
+            run.scheduler.submit_failed(action, error)
+            return
+        logger.debug("submitted %d contacts as batch %s", len(batch), batch_id)
+        run.scheduler.submitted(action, batch_id, client._clock())
+
+    def _poll(self, run: ExportRun, flight: InFlight) -> None:
+        client = self._client
+        try:
+            info = client._call(ops.import_info(flight.batch_id), run.count_request)
+        except APIError as error:
+            run.scheduler.poll_failed(flight, error, client._clock())
+            return
+        run.scheduler.polled(flight, info, client._clock())
+
+    # --- small path ---------------------------------------------------------------------------
+
+    def _send_small(self, run: ExportRun, contacts: Sequence[PlannedContact]) -> None:
+        client, opts, tally = self._client, self._options, run.tally
+        try:
+            tag_ids = [self._tag_id(run, name) for name in opts.mapping.tags]
+        except APIError as error:
+            if _is_auth(error):
+                raise Fatal(str(error), error) from None
+            tally.settle(contacts, "failed", f"could not find or create the tags: {error}")
+            return
+        for i, c in enumerate(contacts):
+            if run.is_cancelled():
+                tally.settle(contacts[i:], "failed", "the export was cancelled before it was sent")
+                return
+            try:
+                contact = client._call(
+                    ops.sync_contact(
+                        c.email,
+                        first_name=c.first_name,
+                        last_name=c.last_name,
+                        phone=c.phone,
+                        fields=c.fields,
+                    ),
+                    run.count_request,
+                )
+                memberships = client._call(ops.contact_memberships(contact.id), run.count_request)
+                if membership_allows_subscribe(
+                    m.status for m in memberships if m.list_id == opts.list_id
+                ):
+                    client._call(
+                        ops.update_list_status(contact.id, opts.list_id, ListStatus.ACTIVE),
+                        run.count_request,
+                    )
+                for tag_id in tag_ids:
+                    client._call(ops.add_tag(contact.id, tag_id), run.count_request)
+            except APIError as error:
+                if _is_auth(error):
+                    tally.settle(contacts[i:], "failed", f"the export stopped: {error}")
+                    raise Fatal(str(error), error) from None
+                kind = _row_kind(error)
+                prefix = "ActiveCampaign refused it" if kind == "rejected" else "not delivered"
+                tally.settle([c], kind, f"{prefix}: {error}")  # type: ignore[arg-type]
+            else:
+                tally.exported += 1
+            run.progress()
+
+    def _tag_id(self, run: ExportRun, name: str) -> int:
+        client = self._client
+        for tag in client._pages(ops.tags_pager(name), run.count_request):
+            if tag.name.strip().lower() == name.strip().lower():
+                return tag.id
+        return client._call(ops.create_tag(name), run.count_request).id
+
+
+class AsyncSegmentExporter:
+    """The async twin of :class:`SegmentExporter`: same options; ``await export(profiles)``
+    takes an ``Iterable`` or an ``AsyncIterable``.
+
+    Cancelling the task that runs ``export`` stops it at once: rows whose batches were not yet
+    confirmed are marked failed in :attr:`report`. For a graceful stop that lets in-flight
+    batches settle, set the ``cancel`` event instead.
+    """
+
+    def __init__(
+        self,
+        client: AsyncActiveCampaign,
+        list_id: int,
+        mapping: FieldMapping,
+        *,
+        dry_run: bool = False,
+        on_progress: Callable[[ExportProgress], Any] | None = None,
+        exclude_automations: bool = False,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        max_in_flight: int = 100,
+        poll_interval: float = 2.0,
+        settle_timeout: float = 3600.0,
+        max_resubmits: int = 2,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self._client = client
+        self._options = _options(
+            list_id,
+            mapping,
+            dry_run=dry_run,
+            on_progress=on_progress,
+            exclude_automations=exclude_automations,
+            batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes,
+            max_in_flight=max_in_flight,
+            poll_interval=poll_interval,
+            settle_timeout=settle_timeout,
+            max_resubmits=max_resubmits,
+            cancel=cancel,
+        )
+        self._run: ExportRun | None = None
+
+    @property
+    def report(self) -> ExportReport | None:
+        """The latest export's report so far (also after it was interrupted), or None."""
+        return self._run.report() if self._run is not None else None
+
+    async def export(self, profiles: Iterable[Any] | AsyncIterable[Any]) -> ExportReport:
+        """Export ``profiles`` and return the report. See :class:`SegmentExporter`."""
+        client, opts = self._client, self._options
+        started = client._clock()
+        requests = 0
+
+        def count() -> None:
+            nonlocal requests
+            requests += 1
+
+        await client._call(ops.users_me(), count)
+        check_list(await client._call(ops.get_list(opts.list_id), count), opts.list_id)
+        fields = (
+            [f async for f in client._pages(ops.fields_pager(), count)]
+            if opts.mapping.fields
+            else []
+        )
+        run = ExportRun(opts, opts.planner(fields), opts.scheduler(), started, client._clock)
+        run.requests = requests
+        self._run = run
+        logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
+        source = _aiter(profiles)
+        try:
+            first = await self._read_batch(run, source)
+            small = None if opts.dry_run else small_export(first, run.source_done)
+            if small is not None:
+                await self._send_small(run, small)
+            else:
+                run.take(first)
+                await self._loop(run, source)
+        except Fatal as fatal:
+            run.scheduler.stop()
+            try:
+                await self._loop(run, source)
+            except Fatal:
+                pass
+            run.scheduler.abandon(f"the export stopped: {fatal.reason}")
+            report = run.report()
+            run.log_end(report)
+            raise ExportError(f"export stopped early: {fatal.reason}", report=report) from (
+                fatal.cause
+            )
+        except BaseException:
+            run.scheduler.abandon("the export was interrupted")
+            raise
+        run.scheduler.abandon(run.read_error or "the export was cancelled before it was sent")
+        report = run.report()
+        run.log_end(report)
+        if run.read_error is not None:
+            raise ExportError(run.read_error, report=report)
+        return report
+
+    async def _read_batch(self, run: ExportRun, source: AsyncIterator[Any]) -> Batch | None:
+        try:
+            async for profile in source:
+                batch = run.feed(profile)
+                if batch is not None:
+                    return batch
+                if run.next_index % _CANCEL_CHECK_EVERY == 0:
+                    await anyio.sleep(0)  # let other tasks run during a long stretch of input
+                    if run.is_cancelled():
+                        return run.end_of_input()
+        except Exception as exc:
+            return run.input_failed(exc)
+        return run.end_of_input()
+
+    async def _loop(self, run: ExportRun, source: AsyncIterator[Any]) -> None:
+        client, sched = self._client, run.scheduler
+        while True:
+            run.is_cancelled()
+            action = sched.next_action(client._clock(), bulk_wait=client._limiter.peek("bulk"))
+            if isinstance(action, Input):
+                run.take(await self._read_batch(run, source))
+                continue
+            if isinstance(action, Stop):
+                return
+            if isinstance(action, Wait):
+                await client._sleep(min(action.seconds, _MAX_IDLE_SLEEP))
+                continue
+            if isinstance(action, Submit):
+                await self._submit(run, action)
+            elif isinstance(action, Poll):
+                await self._poll(run, action.flight)
+            run.progress()
+
+    async def _submit(self, run: ExportRun, action: Submit) -> None:
+        client = self._client
+        batch = action.batch
+        op = ops.bulk_import(batch.body(), contact_count=len(batch))
+        try:
+            batch_id = await client._call(op, run.count_request)
+        except APIError as error:
+            run.scheduler.submit_failed(action, error)
+            return
+        logger.debug("submitted %d contacts as batch %s", len(batch), batch_id)
+        run.scheduler.submitted(action, batch_id, client._clock())
+
+    async def _poll(self, run: ExportRun, flight: InFlight) -> None:
+        client = self._client
+        try:
+            info = await client._call(ops.import_info(flight.batch_id), run.count_request)
+        except APIError as error:
+            run.scheduler.poll_failed(flight, error, client._clock())
+            return
+        run.scheduler.polled(flight, info, client._clock())
+
+    async def _send_small(self, run: ExportRun, contacts: Sequence[PlannedContact]) -> None:
+        client, opts, tally = self._client, self._options, run.tally
+        try:
+            tag_ids = [await self._tag_id(run, name) for name in opts.mapping.tags]
+        except APIError as error:
+            if _is_auth(error):
+                raise Fatal(str(error), error) from None
+            tally.settle(contacts, "failed", f"could not find or create the tags: {error}")
+            return
+        for i, c in enumerate(contacts):
+            if run.is_cancelled():
+                tally.settle(contacts[i:], "failed", "the export was cancelled before it was sent")
+                return
+            try:
+                contact = await client._call(
+                    ops.sync_contact(
+                        c.email,
+                        first_name=c.first_name,
+                        last_name=c.last_name,
+                        phone=c.phone,
+                        fields=c.fields,
+                    ),
+                    run.count_request,
+                )
+                memberships = await client._call(
+                    ops.contact_memberships(contact.id), run.count_request
+                )
+                if membership_allows_subscribe(
+                    m.status for m in memberships if m.list_id == opts.list_id
+                ):
+                    await client._call(
+                        ops.update_list_status(contact.id, opts.list_id, ListStatus.ACTIVE),
+                        run.count_request,
+                    )
+                for tag_id in tag_ids:
+                    await client._call(ops.add_tag(contact.id, tag_id), run.count_request)
+            except APIError as error:
+                if _is_auth(error):
+                    tally.settle(contacts[i:], "failed", f"the export stopped: {error}")
+                    raise Fatal(str(error), error) from None
+                kind = _row_kind(error)
+                prefix = "ActiveCampaign refused it" if kind == "rejected" else "not delivered"
+                tally.settle([c], kind, f"{prefix}: {error}")  # type: ignore[arg-type]
+            else:
+                tally.exported += 1
+            run.progress()
+
+    async def _tag_id(self, run: ExportRun, name: str) -> int:
+        client = self._client
+        async for tag in client._pages(ops.tags_pager(name), run.count_request):
+            if tag.name.strip().lower() == name.strip().lower():
+                return tag.id
+        return (await client._call(ops.create_tag(name), run.count_request)).id
+
+
+async def _aiter(profiles: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(profiles, AsyncIterable):
+        async for profile in profiles:
+            yield profile
+    else:
+        for profile in profiles:
+            yield profile

@@ -1,0 +1,232 @@
+"""The state of one export that both front ends share: options, counts, the report.
+
+Everything here is pure. :class:`ExportOptions` validates the exporter's keyword options once;
+:class:`ExportRun` holds one export's planner, scheduler and counters and turns them into an
+:class:`ExportReport` at any moment (so a partial report always adds up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import attrs
+
+from .._exceptions import ConfigError
+from .._models import ContactList, CustomField
+from ._mapping import FieldMapping, resolve_fields
+from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact, Planner
+from ._report import ExportProgress, ExportReport
+from ._schedule import Scheduler, Tally
+
+__all__ = ["SMALL_EXPORT", "CancelToken", "ExportOptions", "ExportRun"]
+
+logger = logging.getLogger("acexport")
+
+#: Below this many contacts in all, ActiveCampaign advises the contact endpoints over bulk import.
+SMALL_EXPORT = 10
+
+
+class CancelToken(Protocol):
+    """Anything with ``is_set()``: ``threading.Event``, ``asyncio.Event``, ``anyio.Event``."""
+
+    def is_set(self) -> bool: ...
+
+
+def _positive(name: str, value: float) -> float:
+    if not value > 0:
+        raise ConfigError(f"{name} must be > 0, not {value!r}")
+    return float(value)
+
+
+@attrs.frozen
+class ExportOptions:
+    """The keyword options both exporters take (validated at construction)."""
+
+    list_id: int
+    mapping: FieldMapping
+    dry_run: bool = False
+    on_progress: Callable[[ExportProgress], Any] | None = None
+    exclude_automations: bool = False
+    batch_size: int = MAX_BATCH_SIZE
+    max_batch_bytes: int = MAX_BATCH_BYTES
+    max_in_flight: int = 100
+    poll_interval: float = 2.0
+    settle_timeout: float = 3600.0
+    max_resubmits: int = 2
+    cancel: CancelToken | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.list_id, bool) or not isinstance(self.list_id, int) or self.list_id < 1:
+            raise ConfigError(f"list_id must be a positive int, not {self.list_id!r}")
+        if not isinstance(self.mapping, FieldMapping):
+            raise ConfigError(f"mapping must be a FieldMapping, not {type(self.mapping).__name__}")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ConfigError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
+        if not 1 <= self.max_in_flight <= 10_000:
+            raise ConfigError("max_in_flight must be between 1 and 10,000")
+        if self.max_resubmits < 0:
+            raise ConfigError("max_resubmits must be >= 0")
+        _positive("poll_interval", self.poll_interval)
+        _positive("settle_timeout", self.settle_timeout)
+        if self.on_progress is not None and not callable(self.on_progress):
+            raise ConfigError("on_progress must be callable")
+        if self.cancel is not None and not callable(getattr(self.cancel, "is_set", None)):
+            raise ConfigError("cancel must have an is_set() method (an Event)")
+
+    def planner(self, available_fields: Iterable[CustomField]) -> Planner:
+        field_ids = (
+            resolve_fields(self.mapping, list(available_fields)) if self.mapping.fields else {}
+        )
+        return Planner(
+            self.mapping,
+            field_ids,
+            list_id=self.list_id,
+            batch_size=self.batch_size,
+            max_batch_bytes=self.max_batch_bytes,
+            exclude_automations=self.exclude_automations,
+        )
+
+    def scheduler(self) -> Scheduler:
+        return Scheduler(
+            max_in_flight=self.max_in_flight,
+            poll_interval=self.poll_interval,
+            max_poll_interval=max(self.poll_interval, 15.0),
+            settle_timeout=self.settle_timeout,
+            max_resubmits=self.max_resubmits,
+        )
+
+
+@attrs.define(eq=False)
+class ExportRun:
+    """One export in progress."""
+
+    options: ExportOptions
+    planner: Planner
+    scheduler: Scheduler
+    started: float
+    clock: Callable[[], float]
+    requests: int = 0
+    next_index: int = 0
+    source_done: bool = False
+    cancelled: bool = False
+    read_error: str | None = None
+    dry_run_planned: int = 0
+
+    @property
+    def tally(self) -> Tally:
+        return self.scheduler.tally
+
+    def count_request(self) -> None:
+        self.requests += 1
+
+    def is_cancelled(self) -> bool:
+        token = self.options.cancel
+        if not self.cancelled and token is not None and token.is_set():
+            self.cancelled = True
+            self.scheduler.stop()
+            logger.info(
+                "export to list %d cancelled: settling what is in flight", self.options.list_id
+            )
+        return self.cancelled
+
+    def feed(self, profile: object) -> Batch | None:
+        index = self.next_index
+        self.next_index += 1
+        return self.planner.feed(index, profile)
+
+    def end_of_input(self) -> Batch | None:
+        self.source_done = True
+        self.scheduler.input_done = True
+        return self.planner.close()
+
+    def input_failed(self, exc: BaseException) -> Batch | None:
+        """The iterable raised after ``next_index`` profiles: stop reading, keep what was read."""
+        self.read_error = (
+            f"reading profile {self.next_index} from the iterable raised "
+            f"{type(exc).__name__}: {exc}"[:500]
+        )
+        logger.warning("export to list %d: %s", self.options.list_id, self.read_error)
+        batch = self.end_of_input()
+        self.scheduler.stop()
+        return batch
+
+    def take(self, batch: Batch | None) -> None:
+        """A batch the planner produced: count it (dry run) or schedule it."""
+        if batch is None:
+            return
+        if self.options.dry_run:
+            self.dry_run_planned += len(batch)
+        elif self.scheduler.stopping:
+            reason = self.read_error or "the export was cancelled before this batch was sent"
+            self.tally.settle(batch, "failed", reason)
+        else:
+            self.scheduler.add(batch)
+
+    def report(self) -> ExportReport:
+        planner, tally = self.planner, self.tally
+        errors = sorted([*planner.errors, *tally.errors], key=lambda e: e.index)
+        exported = self.dry_run_planned if self.options.dry_run else tally.exported
+        return ExportReport(
+            list_id=self.options.list_id,
+            received=planner.received,
+            exported=exported,
+            duplicates=planner.duplicates,
+            invalid=planner.invalid,
+            rejected=tally.rejected,
+            failed=tally.failed,
+            errors=tuple(errors),
+            requests=self.requests,
+            elapsed=self.clock() - self.started,
+            dry_run=self.options.dry_run,
+            cancelled=self.cancelled,
+        )
+
+    def progress(self) -> None:
+        callback = self.options.on_progress
+        if callback is None:
+            return
+        tally = self.tally
+        in_flight = sum(len(f.batch) for f in self.scheduler.in_flight) + sum(
+            len(s.batch) for s in self.scheduler.pending
+        )
+        callback(
+            ExportProgress(
+                received=self.planner.received,
+                exported=self.dry_run_planned if self.options.dry_run else tally.exported,
+                duplicates=self.planner.duplicates,
+                invalid=self.planner.invalid,
+                rejected=tally.rejected,
+                failed=tally.failed,
+                in_flight=in_flight,
+                requests=self.requests,
+                elapsed=self.clock() - self.started,
+            )
+        )
+
+    def log_end(self, report: ExportReport) -> None:
+        # Counts only: no email and no key at INFO.
+        logger.info("%s", report.summary())
+
+
+def check_list(list_: ContactList, list_id: int) -> None:
+    """The list the account returned is the one asked for."""
+    if list_.id != list_id:
+        raise ConfigError(f"asked for list {list_id}, ActiveCampaign returned list {list_.id}")
+
+
+def membership_allows_subscribe(statuses: Iterable[int]) -> bool:
+    """Consent: subscribe only someone with no membership of the list at all.
+
+    A contact who unsubscribed (or bounced, or awaits double opt-in confirmation) keeps that
+    status: an export never decides consent for them.
+    """
+    return not any(True for _ in statuses)
+
+
+def small_export(batch: Batch | None, source_done: bool) -> list[PlannedContact] | None:
+    """The contacts to send one by one, when the whole export is under :data:`SMALL_EXPORT`."""
+    if batch is not None and source_done and len(batch) < SMALL_EXPORT:
+        return list(batch)
+    return None

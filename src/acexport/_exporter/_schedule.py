@@ -1,0 +1,319 @@
+"""What to do next in a bulk export, and what each answer means for its rows. Pure.
+
+:class:`Scheduler` holds the batches waiting to be submitted and those in flight (submitted,
+awaiting ``/import/info``), and settles every row into the counts of an :class:`ExportReport`.
+The sync and async exporters ask it for the next action (submit a batch, poll a batch, wait,
+read more input, or stop) and tell it what happened; it never sleeps, reads no clock of its own
+and touches no socket, so every rule below is tested without either.
+
+Rules:
+
+- A batch is submitted as soon as the bulk-import budget allows; earlier batches are polled in
+  between (first poll ``first_poll`` seconds after submission, since ``/import/info`` answers
+  ``status: false`` for about a second, then every ``poll_interval`` seconds, growing).
+- At most ``max_in_flight`` batches are submitted and unsettled at once: no more input is read
+  until one settles, so memory stays bounded.
+- A 400 naming contacts (``failureReasons[].contact`` = index in the batch) rejects those rows
+  with ActiveCampaign's reason and resubmits the rest.
+- A batch that ends ``failed`` or ``interrupted`` is resubmitted up to ``max_resubmits`` times,
+  then its rows are failed. Emails in a batch's ``failure`` list are rejected.
+- A batch that could not be submitted after the client's retries: its rows are failed. After
+  ``max_consecutive_failures`` such batches in a row the export stops (the API is down).
+- A batch unfinished ``settle_timeout`` seconds after submission: its rows are failed, with
+  the batch id in the reason so it can be checked by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable
+
+import attrs
+
+from .._exceptions import APIError, APIStatusError, RateLimitError
+from .._models import BulkImportInfo, BulkImportStatus
+from ._pipeline import Batch, PlannedContact
+from ._report import RowError, RowErrorKind
+
+__all__ = ["Fatal", "InFlight", "Input", "Poll", "Scheduler", "Stop", "Submit", "Tally", "Wait"]
+
+
+@attrs.define
+class Tally:
+    """Rows settled by sending: exported, rejected, failed, and their errors."""
+
+    exported: int = 0
+    rejected: int = 0
+    failed: int = 0
+    errors: list[RowError] = attrs.field(factory=list)
+
+    def settle(self, contacts: Iterable[PlannedContact], kind: RowErrorKind, reason: str) -> int:
+        n = 0
+        for c in contacts:
+            self.errors.append(RowError(c.index, c.email, kind, reason))
+            n += 1
+        if kind == "rejected":
+            self.rejected += n
+        elif kind == "failed":
+            self.failed += n
+        return n
+
+
+@attrs.define(eq=False)
+class InFlight:
+    """A submitted batch: its id, when it was sent, when to poll it next."""
+
+    batch: Batch
+    batch_id: str
+    submitted_at: float
+    next_poll: float
+    resubmits: int
+    polls: int = 0
+    poll_errors: int = 0
+
+
+@attrs.frozen
+class Submit:
+    batch: Batch
+    resubmits: int = 0
+
+
+@attrs.frozen
+class Poll:
+    flight: InFlight
+
+
+@attrs.frozen
+class Wait:
+    seconds: float
+
+
+@attrs.frozen
+class Input:
+    """Read more profiles (the scheduler has room for another batch)."""
+
+
+@attrs.frozen
+class Stop:
+    """Everything submitted has settled."""
+
+
+class Fatal(Exception):
+    """The export cannot go on (credentials revoked, list deleted, API down)."""
+
+    def __init__(self, reason: str, cause: APIError | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.cause = cause
+
+
+def _contact_indexes(error: APIStatusError, batch_size: int) -> dict[int, str] | None:
+    """``{position in batch: reason}`` from a bulk 400's ``failureReasons``, if it names any."""
+    try:
+        body = json.loads(error.body)
+    except ValueError:
+        return None
+    reasons = body.get("failureReasons") if isinstance(body, dict) else None
+    if not isinstance(reasons, list):
+        return None
+    named: dict[int, str] = {}
+    for item in reasons:
+        if not isinstance(item, dict):
+            continue
+        pos = item.get("contact")
+        try:
+            i = int(pos)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if 0 <= i < batch_size:
+            reason = str(item.get("failureReason") or item.get("reason") or "refused")
+            named[i] = f"ActiveCampaign refused it: {reason.strip()}"
+    return named or None
+
+
+@attrs.define
+class Scheduler:
+    """The state of one bulk export's sending. See the module docstring for the rules."""
+
+    max_in_flight: int = 100
+    first_poll: float = 1.0
+    poll_interval: float = 2.0
+    max_poll_interval: float = 15.0
+    max_resubmits: int = 2
+    settle_timeout: float = 3600.0
+    max_poll_errors: int = 5
+    max_consecutive_failures: int = 3
+    tally: Tally = attrs.field(factory=Tally)
+    pending: deque[Submit] = attrs.field(factory=deque)
+    in_flight: deque[InFlight] = attrs.field(factory=deque)
+    input_done: bool = False
+    stopping: bool = False
+    _consecutive_failures: int = 0
+
+    # --- what to do next --------------------------------------------------------------------
+
+    def wants_input(self) -> bool:
+        return (
+            not self.input_done
+            and not self.stopping
+            and not self.pending
+            and len(self.in_flight) < self.max_in_flight
+        )
+
+    def next_action(
+        self, now: float, *, bulk_wait: float = 0.0
+    ) -> Submit | Poll | Wait | Input | Stop:
+        """The next thing to do. ``bulk_wait``: seconds until the bulk budget has a slot."""
+        due = self._due_poll(now)
+        if self.pending and not self.stopping and len(self.in_flight) < self.max_in_flight:
+            # Submitting keeps the budget busy; a due poll goes first only if the bulk slot
+            # is not free yet anyway.
+            if due is None or bulk_wait <= 0.0:
+                return self.pending.popleft()
+        if due is not None:
+            return Poll(due)
+        if self.wants_input():
+            return Input()
+        if self.in_flight:
+            soonest = min(f.next_poll for f in self.in_flight)
+            return Wait(max(0.0, soonest - now))
+        if self.pending and self.stopping:
+            return Stop()
+        if self.pending:
+            return self.pending.popleft()
+        return Stop()
+
+    def _due_poll(self, now: float) -> InFlight | None:
+        best: InFlight | None = None
+        for f in self.in_flight:
+            if f.next_poll <= now and (best is None or f.next_poll < best.next_poll):
+                best = f
+        return best
+
+    # --- what happened ----------------------------------------------------------------------
+
+    def add(self, batch: Batch) -> None:
+        self.pending.append(Submit(batch))
+
+    def submitted(self, action: Submit, batch_id: str, now: float) -> None:
+        self._consecutive_failures = 0
+        self.in_flight.append(
+            InFlight(action.batch, batch_id, now, now + self.first_poll, action.resubmits)
+        )
+
+    def submit_failed(self, action: Submit, error: APIError) -> None:
+        """The client gave up submitting ``action`` (retries spent, or a refusal)."""
+        batch = action.batch
+        if isinstance(error, APIStatusError) and error.status_code in (401, 403):
+            self._requeue_front(action)
+            raise Fatal(f"ActiveCampaign refused the API key mid-export: {error.message}", error)
+        if (
+            isinstance(error, APIStatusError)
+            and error.status_code == 400
+            and not isinstance(error, RateLimitError)
+        ):
+            named = _contact_indexes(error, len(batch))
+            if named:
+                for i, reason in sorted(named.items()):
+                    self.tally.settle([batch.contacts[i]], "rejected", reason)
+                rest = [c for i, c in enumerate(batch.contacts) if i not in named]
+                if rest:
+                    self.pending.appendleft(Submit(batch.subset(rest), action.resubmits))
+                return
+            self.tally.settle(batch, "rejected", f"ActiveCampaign refused the batch: {error}")
+            return
+        self.tally.settle(batch, "failed", f"could not submit the batch: {error}")
+        self._consecutive_failures += 1
+        if self._consecutive_failures >= self.max_consecutive_failures:
+            raise Fatal(
+                f"{self._consecutive_failures} batches in a row could not be submitted; "
+                f"last error: {error}",
+                error,
+            )
+
+    def polled(self, flight: InFlight, info: BulkImportInfo, now: float) -> None:
+        flight.polls += 1
+        flight.poll_errors = 0
+        if not info.finished:
+            if now - flight.submitted_at >= self.settle_timeout:
+                self._drop(flight)
+                self.tally.settle(
+                    flight.batch,
+                    "failed",
+                    f"batch {flight.batch_id} still {info.status.value if info.status else 'not started'} "
+                    f"after {self.settle_timeout:.0f}s; check it in ActiveCampaign",
+                )
+                return
+            interval = min(self.max_poll_interval, self.poll_interval * (1 + flight.polls // 5))
+            flight.next_poll = now + interval
+            return
+        self._drop(flight)
+        refused = {e.strip().lower() for e in info.failed_emails}
+        bad = [c for c in flight.batch if c.email.lower() in refused] if refused else []
+        if bad:
+            self.tally.settle(
+                bad,
+                "rejected",
+                f"ActiveCampaign refused this contact in batch {flight.batch_id} "
+                "(an invalid address, or one on the exclusion list)",
+            )
+        good = (
+            [c for c in flight.batch if c.email.lower() not in refused]
+            if bad
+            else flight.batch.contacts
+        )
+        if info.status is BulkImportStatus.COMPLETED:
+            self.tally.exported += len(good)
+            return
+        status = info.status.value if info.status else "unknown"
+        if flight.resubmits < self.max_resubmits and not self.stopping:
+            self.pending.appendleft(Submit(flight.batch.subset(good), flight.resubmits + 1))
+            return
+        self.tally.settle(
+            good,
+            "failed",
+            f"batch {flight.batch_id} ended {status} "
+            f"{flight.resubmits + 1} times; ActiveCampaign gave no reason per contact",
+        )
+
+    def poll_failed(self, flight: InFlight, error: APIError, now: float) -> None:
+        """``/import/info`` failed after the client's retries."""
+        if isinstance(error, APIStatusError) and error.status_code in (401, 403):
+            raise Fatal(f"ActiveCampaign refused the API key mid-export: {error.message}", error)
+        flight.poll_errors += 1
+        if (
+            flight.poll_errors >= self.max_poll_errors
+            or now - flight.submitted_at >= self.settle_timeout
+        ):
+            self._drop(flight)
+            self.tally.settle(
+                flight.batch,
+                "failed",
+                f"the status of batch {flight.batch_id} could not be read ({error}); "
+                "check it in ActiveCampaign",
+            )
+            return
+        flight.next_poll = now + self.max_poll_interval
+
+    def _drop(self, flight: InFlight) -> None:
+        self.in_flight.remove(flight)
+
+    def _requeue_front(self, action: Submit) -> None:
+        self.pending.appendleft(action)
+
+    # --- ending -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Submit nothing more; what is in flight still settles."""
+        self.stopping = True
+
+    def abandon(self, reason: str) -> None:
+        """Settle every row not yet settled as failed (the export is ending early)."""
+        while self.pending:
+            self.tally.settle(self.pending.popleft().batch, "failed", reason)
+        while self.in_flight:
+            flight = self.in_flight.popleft()
+            self.tally.settle(
+                flight.batch, "failed", f"{reason} (batch {flight.batch_id} was not confirmed)"
+            )
