@@ -37,3 +37,31 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on src and the tests/typing assert_type checks."""
     session.install("-e", ".", "mypy", *TEST_DEPS)
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (broken links and references fail)."""
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not part of the test run): tables to stdout, JSON lines to bench/results/."""
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """A long export with injected faults against the loopback fake (not part of CI)."""
+    session.install("-e", ".", *TEST_DEPS)
+    session.run("python", "tests/soak.py", *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build the sdist and wheel."""
+    session.install("build")
+    session.run("python", "-m", "build")
