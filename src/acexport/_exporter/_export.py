@@ -8,11 +8,13 @@ send a request and sleep.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from .._async_client import AsyncActiveCampaign
 from .._client import ActiveCampaign
@@ -30,7 +32,7 @@ from ._run import (
     membership_allows_subscribe,
     small_export,
 )
-from ._schedule import Fatal, Input, InFlight, Poll, Stop, Submit, Wait
+from ._schedule import Fatal, InFlight, Input, Poll, Stop, Submit, Wait
 
 __all__ = ["AsyncSegmentExporter", "SegmentExporter"]
 
@@ -144,10 +146,8 @@ class SegmentExporter:
                 self._loop(run, source)
         except Fatal as fatal:
             run.scheduler.stop()
-            try:
+            with contextlib.suppress(Fatal):  # settling what is in flight hit it again
                 self._loop(run, source)
-            except Fatal:
-                pass
             run.scheduler.abandon(f"the export stopped: {fatal.reason}")
             report = run.report()
             run.log_end(report)
@@ -355,10 +355,8 @@ class AsyncSegmentExporter:
                 await self._loop(run, source)
         except Fatal as fatal:
             run.scheduler.stop()
-            try:
+            with contextlib.suppress(Fatal):  # settling what is in flight hit it again
                 await self._loop(run, source)
-            except Fatal:
-                pass
             run.scheduler.abandon(f"the export stopped: {fatal.reason}")
             report = run.report()
             run.log_end(report)
@@ -382,7 +380,7 @@ class AsyncSegmentExporter:
                 if batch is not None:
                     return batch
                 if run.next_index % _CANCEL_CHECK_EVERY == 0:
-                    await anyio.sleep(0)  # let other tasks run during a long stretch of input
+                    await anyio.lowlevel.checkpoint()  # let other tasks run meanwhile
                     if run.is_cancelled():
                         return run.end_of_input()
         except Exception as exc:

@@ -166,11 +166,13 @@ class Scheduler:
     ) -> Submit | Poll | Wait | Input | Stop:
         """The next thing to do. ``bulk_wait``: seconds until the bulk budget has a slot."""
         due = self._due_poll(now)
-        if self.pending and not self.stopping and len(self.in_flight) < self.max_in_flight:
-            # Submitting keeps the budget busy; a due poll goes first only if the bulk slot
-            # is not free yet anyway.
-            if due is None or bulk_wait <= 0.0:
-                return self.pending.popleft()
+        can_submit = (
+            bool(self.pending) and not self.stopping and len(self.in_flight) < self.max_in_flight
+        )
+        # Submitting keeps the bulk budget busy; a due poll goes first only while the bulk slot
+        # is not free yet anyway.
+        if can_submit and (due is None or bulk_wait <= 0.0):
+            return self.pending.popleft()
         if due is not None:
             return Poll(due)
         if self.wants_input():
@@ -178,10 +180,8 @@ class Scheduler:
         if self.in_flight:
             soonest = min(f.next_poll for f in self.in_flight)
             return Wait(max(0.0, soonest - now))
-        if self.pending and self.stopping:
-            return Stop()
-        if self.pending:
-            return self.pending.popleft()
+        # Nothing in flight and nothing to read: done (batches still pending only when
+        # stopping; the driver settles them as not sent).
         return Stop()
 
     def _due_poll(self, now: float) -> InFlight | None:
@@ -238,11 +238,12 @@ class Scheduler:
         if not info.finished:
             if now - flight.submitted_at >= self.settle_timeout:
                 self._drop(flight)
+                state = info.status.value if info.status else "not started"
                 self.tally.settle(
                     flight.batch,
                     "failed",
-                    f"batch {flight.batch_id} still {info.status.value if info.status else 'not started'} "
-                    f"after {self.settle_timeout:.0f}s; check it in ActiveCampaign",
+                    f"batch {flight.batch_id} still {state} after {self.settle_timeout:.0f}s; "
+                    "check it in ActiveCampaign",
                 )
                 return
             interval = min(self.max_poll_interval, self.poll_interval * (1 + flight.polls // 5))

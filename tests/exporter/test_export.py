@@ -1,0 +1,332 @@
+"""SegmentExporter and AsyncSegmentExporter through the fake (MockTransport, virtual clock)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from acexport import (
+    ActiveCampaign,
+    AsyncActiveCampaign,
+    AsyncSegmentExporter,
+    AuthenticationError,
+    ConfigError,
+    ExportError,
+    ExportProgress,
+    ExportReport,
+    FieldMapping,
+    NotFoundError,
+    SegmentExporter,
+)
+from acexport.testing import FakeActiveCampaign, VirtualClock, sample_profiles
+from helpers import make_client
+
+MAPPING = FieldMapping(
+    email="Email",
+    first_name="FirstName",
+    last_name="LastName",
+    phone="Phone",
+    fields={"TIER": "Tier", "BIRTHDAY": "Birthday"},
+    tags=("seg",),
+)
+
+
+def _profiles(n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "Email": f"user{i}@example.com",
+            "FirstName": f"First{i}",
+            "LastName": f"Last{i}",
+            "Phone": f"+1555{i:07d}",
+            "Tier": ["gold", "silver"][i % 2],
+            "Birthday": dt.date(1990, 1, 1 + i % 28),
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def _adds_up(report: ExportReport) -> None:
+    assert report.received == (
+        report.exported + report.duplicates + report.invalid + report.rejected + report.failed
+    )
+    assert len(report.errors) == report.invalid + report.rejected + report.failed
+    assert [e.index for e in report.errors] == sorted(e.index for e in report.errors)
+
+
+def _export(client: ActiveCampaign, profiles: Any, **kwargs: Any) -> ExportReport:
+    report = SegmentExporter(client, 1, kwargs.pop("mapping", MAPPING), **kwargs).export(profiles)
+    _adds_up(report)
+    return report
+
+
+def test_export_lands_every_contact_with_fields_tags_and_list(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    report = _export(client, _profiles(600))
+    assert (report.received, report.exported, report.errors) == (600, 600, ())
+    assert fake.stats.bulk_requests == 3  # 250 + 250 + 100
+    c = fake.contact_by_email("user7@example.com")
+    assert c is not None
+    assert (c.first_name, c.last_name, c.phone) == ("First7", "Last7", "+15550000007")
+    assert c.fields == {1: "silver", 2: "1990-01-08"}
+    assert c.tags == {"seg"}
+    assert c.lists == {1: 1}
+    assert report.requests == fake.stats.requests
+
+
+def test_duplicates_first_occurrence_wins(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+    rows = _profiles(20)
+    rows.insert(5, {**rows[2], "Email": " USER2@Example.com ", "FirstName": "Second"})
+    report = _export(client, rows)
+    assert (report.exported, report.duplicates) == (20, 1)
+    assert fake.contact_by_email("user2@example.com").first_name == "First2"  # type: ignore[union-attr]
+
+
+def test_invalid_rows_are_reported_not_sent(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    rows = _profiles(12)
+    rows[3]["Email"] = "o'brien@example.com"
+    rows[4]["Email"] = "nobody@localhost"
+    rows[5]["Email"] = None
+    rows[6]["Tier"] = {"nested": "dict"}
+    report = _export(client, rows)
+    assert report.invalid == 4
+    assert [e.index for e in report.errors] == [3, 4, 5, 6]
+    assert all(e.kind == "invalid" and e.reason for e in report.errors)
+    assert fake.contact_by_email("user6@example.com") is None
+    assert report.exported == 8
+
+
+def test_small_export_uses_contact_endpoints(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    report = _export(client, _profiles(3))
+    assert report.exported == 3
+    assert fake.stats.bulk_requests == 0
+    c = fake.contact_by_email("user1@example.com")
+    assert c is not None
+    assert (c.lists, c.tags, c.fields) == ({1: 1}, {"seg"}, {1: "silver", 2: "1990-01-02"})
+
+
+@pytest.mark.parametrize("n", [3, 40])
+def test_consent_an_unsubscribed_contact_is_never_resubscribed(
+    client: ActiveCampaign, fake: FakeActiveCampaign, n: int
+) -> None:
+    fake.add_contact("user1@example.com", lists={1: 2})
+    report = _export(client, _profiles(n))
+    assert report.exported == n
+    c = fake.contact_by_email("user1@example.com")
+    assert c is not None
+    assert c.lists == {1: 2}
+    assert c.fields  # its fields were still updated
+    assert fake.contact_by_email("user0@example.com").lists == {1: 1}  # type: ignore[union-attr]
+
+
+def test_excluded_contacts_are_rejected(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+    fake.exclude("user4@example.com")
+    report = _export(client, _profiles(30))
+    assert (report.exported, report.rejected) == (29, 1)
+    assert report.errors[0].index == 4
+    assert report.errors[0].kind == "rejected"
+    assert "exclusion" in report.errors[0].reason
+
+
+def test_an_address_the_server_refuses_rejects_only_that_row(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.reject_emails({"user5@example.com", "user260@example.com"})
+    report = _export(client, _profiles(300))
+    assert (report.exported, report.rejected) == (298, 2)
+    assert [e.index for e in report.errors] == [5, 260]
+    assert all("refused" in e.reason for e in report.errors)
+    assert fake.contact_by_email("user6@example.com") is not None
+
+
+def test_interrupted_batches_are_resubmitted(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.faults.batch_outcomes(["interrupted", "failed"])
+    report = _export(client, _profiles(300))
+    assert report.exported == 300
+    assert fake.stats.bulk_requests == 4
+    assert len(fake.contacts) == 300
+
+
+def test_batches_that_keep_failing_end_as_failed_rows(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.faults.batch_outcomes(["interrupted"] * 3)
+    report = _export(client, _profiles(50), max_resubmits=2)
+    assert (report.exported, report.failed) == (0, 50)
+    assert "interrupted 3 times" in report.errors[0].reason
+
+
+def test_server_errors_are_retried_by_the_client(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.faults.queue(503, path="/api/3/import/bulk_import", times=2)
+    fake.faults.queue("reset_after", path="/api/3/import/info", times=2)
+    report = _export(client, _profiles(260))
+    assert report.exported == 260
+    assert len(fake.contacts) == 260
+
+
+def test_no_429_when_the_limits_match(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+    _export(client, _profiles(2500))
+    stats = fake.stats
+    assert (stats.refused_429, stats.refused_bulk_rate) == (0, 0)
+    assert stats.bulk_requests == 10
+
+
+@pytest.mark.parametrize(
+    ("setup", "error"),
+    [
+        ("bad_key", AuthenticationError),
+        ("no_list", NotFoundError),
+        ("unknown_field", ConfigError),
+    ],
+)
+def test_problems_are_found_before_any_contact_is_sent(
+    fake: FakeActiveCampaign, clock: VirtualClock, setup: str, error: type[Exception]
+) -> None:
+    client = make_client(fake, clock)
+    list_id, mapping = 1, MAPPING
+    if setup == "bad_key":
+        client._headers["Api-Token"] = "wrong"
+    elif setup == "no_list":
+        list_id = 99
+    else:
+        mapping = FieldMapping(email="Email", fields={"NO_SUCH_FIELD": "Tier"})
+    with pytest.raises(error):
+        SegmentExporter(client, list_id, mapping).export(_profiles(50))
+    client._http.close()
+    assert fake.stats.bulk_requests == 0
+    assert fake.contacts == []
+
+
+def test_dry_run_sends_nothing(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+    rows = _profiles(300) + [{"Email": "bad"}] + _profiles(1)
+    report = _export(client, rows, dry_run=True)
+    assert report.dry_run
+    assert (report.exported, report.invalid, report.duplicates) == (300, 1, 1)
+    assert fake.contacts == []
+    assert fake.stats.bulk_requests == 0
+
+
+def test_progress_is_reported_at_least_once_per_batch(client: ActiveCampaign) -> None:
+    seen: list[ExportProgress] = []
+    _export(client, _profiles(1000), on_progress=seen.append)
+    assert len(seen) >= 4
+    assert seen[-1].exported == 1000
+    assert all(a.received <= b.received for a, b in zip(seen, seen[1:]))
+
+
+def test_cancel_settles_what_is_in_flight(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+    cancel = threading.Event()
+
+    def on_progress(p: ExportProgress) -> None:
+        if p.received >= 750:
+            cancel.set()
+
+    def endless() -> Iterator[dict[str, Any]]:
+        i = 0
+        while True:  # bounded by the cancel event
+            yield _profiles(1, i)[0]
+            i += 1
+
+    report = _export(client, endless(), on_progress=on_progress, cancel=cancel)
+    assert report.cancelled
+    assert report.failed == 0  # nothing read was left unsent
+    assert report.exported == len(fake.contacts) >= 750
+
+
+def test_an_iterable_that_raises_gives_a_partial_report(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    def broken() -> Iterator[dict[str, Any]]:
+        yield from _profiles(600)
+        raise RuntimeError("cursor lost")
+
+    with pytest.raises(ExportError, match="cursor lost") as info:
+        SegmentExporter(client, 1, MAPPING).export(broken())
+    report = info.value.report
+    _adds_up(report)
+    assert report.received == 600
+    assert report.exported == 500  # the two full batches sent before the failure
+    assert report.failed == 100
+    assert len(fake.contacts) == 500
+
+
+def test_revoked_key_mid_export_stops_with_a_partial_report(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.faults.queue(403, path="/api/3/import/bulk_import", times=100)
+    with pytest.raises(ExportError) as info:
+        SegmentExporter(client, 1, MAPPING).export(_profiles(600))
+    report = info.value.report
+    _adds_up(report)
+    assert report.failed == report.received - report.exported
+
+
+def test_info_logs_carry_counts_not_emails(
+    client: ActiveCampaign, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="acexport")
+    _export(client, list(sample_profiles(400, invalid_fraction=0.05)))
+    infos = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("exported" in m for m in infos)
+    assert not any("@" in m for m in infos)
+
+
+# --- async -------------------------------------------------------------------------------------
+
+
+async def _agen(rows: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    for row in rows:
+        yield row
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("use_async_iterable", [False, True])
+async def test_async_export(
+    aclient: AsyncActiveCampaign, fake: FakeActiveCampaign, use_async_iterable: bool
+) -> None:
+    rows = _profiles(700)
+    rows.append({**rows[0], "Email": "USER0@example.com"})
+    source: Any = _agen(rows) if use_async_iterable else rows
+    report = await AsyncSegmentExporter(aclient, 1, MAPPING).export(source)
+    _adds_up(report)
+    assert (report.exported, report.duplicates) == (700, 1)
+    assert fake.contact_by_email("user699@example.com").lists == {1: 1}  # type: ignore[union-attr]
+    assert fake.stats.refused_429 == 0
+
+
+@pytest.mark.anyio
+async def test_async_small_export_keeps_consent(
+    aclient: AsyncActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.add_contact("user0@example.com", lists={1: 2})
+    report = await AsyncSegmentExporter(aclient, 1, MAPPING).export(_profiles(2))
+    _adds_up(report)
+    assert report.exported == 2
+    assert fake.contact_by_email("user0@example.com").lists == {1: 2}  # type: ignore[union-attr]
+    assert fake.contact_by_email("user1@example.com").lists == {1: 1}  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_async_iterable_that_raises(aclient: AsyncActiveCampaign) -> None:
+    async def broken() -> AsyncIterator[dict[str, Any]]:
+        for row in _profiles(30):
+            yield row
+        raise OSError("stream closed")
+
+    with pytest.raises(ExportError, match="stream closed") as info:
+        await AsyncSegmentExporter(aclient, 1, MAPPING).export(broken())
+    _adds_up(info.value.report)
+    assert info.value.report.received == 30
