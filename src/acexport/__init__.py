@@ -24,6 +24,8 @@ from ._exceptions import (
     ServerError,
     UnprocessableEntityError,
 )
+from ._exporter._export import AsyncSegmentExporter, SegmentExporter
+from ._exporter._mapping import FieldMapping
 from ._exporter._report import ExportProgress, ExportReport, RowError
 from ._models import (
     BulkContact,
@@ -48,6 +50,7 @@ __all__ = [
     "APITimeoutError",
     "ActiveCampaign",
     "AsyncActiveCampaign",
+    "AsyncSegmentExporter",
     "AuthenticationError",
     "BadRequestError",
     "BulkContact",
@@ -61,12 +64,14 @@ __all__ = [
     "ExportError",
     "ExportProgress",
     "ExportReport",
+    "FieldMapping",
     "ListMembership",
     "ListStatus",
     "NotFoundError",
     "RateLimitError",
     "ResponseValidationError",
     "RowError",
+    "SegmentExporter",
     "ServerError",
     "Tag",
     "UnprocessableEntityError",

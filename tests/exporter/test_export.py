@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -211,7 +212,7 @@ def test_problems_are_found_before_any_contact_is_sent(
 
 
 def test_dry_run_sends_nothing(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
-    rows = _profiles(300) + [{"Email": "bad"}] + _profiles(1)
+    rows = [*_profiles(300), {"Email": "bad"}, *_profiles(1)]
     report = _export(client, rows, dry_run=True)
     assert report.dry_run
     assert (report.exported, report.invalid, report.duplicates) == (300, 1, 1)
@@ -224,7 +225,7 @@ def test_progress_is_reported_at_least_once_per_batch(client: ActiveCampaign) ->
     _export(client, _profiles(1000), on_progress=seen.append)
     assert len(seen) >= 4
     assert seen[-1].exported == 1000
-    assert all(a.received <= b.received for a, b in zip(seen, seen[1:]))
+    assert all(a.received <= b.received for a, b in itertools.pairwise(seen))
 
 
 def test_cancel_settles_what_is_in_flight(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
