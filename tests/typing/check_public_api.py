@@ -1,0 +1,75 @@
+"""assert_type checks of the public API: type-checked by ``nox -s typecheck``, never run."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+from typing_extensions import assert_type
+
+from acexport import (
+    ActiveCampaign,
+    AsyncActiveCampaign,
+    AsyncSegmentExporter,
+    BulkContact,
+    BulkImportInfo,
+    Contact,
+    ContactList,
+    ContactTag,
+    CustomField,
+    ExportError,
+    ExportReport,
+    FieldMapping,
+    ListMembership,
+    ListStatus,
+    RateLimitError,
+    RowError,
+    SegmentExporter,
+    Tag,
+    User,
+)
+
+
+def sync_client(client: ActiveCampaign) -> None:
+    assert_type(client.users.me(), User)
+    assert_type(client.lists.list(), Iterator[ContactList])
+    assert_type(client.lists.get(1), ContactList)
+    assert_type(client.contacts.sync("a@b.co", fields={1: "x"}), Contact)
+    assert_type(client.contacts.find_by_email("a@b.co"), Contact | None)
+    assert_type(client.contacts.list(list_id=1, status=ListStatus.ACTIVE), Iterator[Contact])
+    assert_type(client.contacts.update_list_status(1, 2, ListStatus.ACTIVE), ListMembership)
+    assert_type(client.contacts.list_memberships(1), Sequence[ListMembership])
+    assert_type(client.contacts.add_tag(1, 2), ContactTag)
+    assert_type(client.contacts.delete(1), None)
+    assert_type(client.fields.list(), Iterator[CustomField])
+    assert_type(client.tags.list(search="x"), Iterator[Tag])
+    assert_type(client.tags.create("x"), Tag)
+    assert_type(client.imports.bulk([BulkContact("a@b.co")]), str)
+    assert_type(client.imports.info("id"), BulkImportInfo)
+    assert_type(client.requests_made, int)
+
+
+async def async_client(client: AsyncActiveCampaign) -> None:
+    assert_type(await client.users.me(), User)
+    assert_type(client.lists.list(), AsyncIterator[ContactList])
+    assert_type(await client.contacts.sync("a@b.co"), Contact)
+    assert_type(await client.contacts.find_by_email("a@b.co"), Contact | None)
+    assert_type(client.contacts.list(), AsyncIterator[Contact])
+    assert_type(await client.imports.bulk([BulkContact("a@b.co")]), str)
+    assert_type(await client.imports.info("id"), BulkImportInfo)
+
+
+def exporters(client: ActiveCampaign, aclient: AsyncActiveCampaign) -> None:
+    mapping = FieldMapping(email="Email", first_name=lambda p: "x", fields={"TIER": "Tier"})
+    report = SegmentExporter(client, 1, mapping, dry_run=True).export([{"Email": "a@b.co"}])
+    assert_type(report, ExportReport)
+    assert_type(report.errors, tuple[RowError, ...])
+    assert_type(report.ok, bool)
+    exporter = AsyncSegmentExporter(aclient, 1, mapping)
+    assert_type(exporter.report, ExportReport | None)
+
+
+def errors(exc: RateLimitError, exp: ExportError) -> None:
+    assert_type(exc.retry_after, float | None)
+    assert_type(exc.status_code, int)
+    assert_type(exc.errors, tuple[str, ...])
+    assert_type(exp.report, ExportReport)
