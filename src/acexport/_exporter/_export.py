@@ -11,15 +11,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.lowlevel
 
 from .._async_client import AsyncActiveCampaign
+from .._base import BaseClient
 from .._client import ActiveCampaign
 from .._core import _operations as ops
-from .._exceptions import APIError, APIStatusError, ExportError
+from .._exceptions import APIError, APIStatusError
 from .._models import ListStatus
 from ._mapping import FieldMapping
 from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact
@@ -57,7 +58,53 @@ def _options(list_id: int, mapping: FieldMapping, **kwargs: Any) -> ExportOption
     return ExportOptions(list_id=list_id, mapping=mapping, **kwargs)
 
 
-class SegmentExporter:
+ClientT = TypeVar("ClientT", bound=BaseClient)
+
+
+class _Exporter(Generic[ClientT]):
+    """What both exporters share: their options and the latest run's report."""
+
+    def __init__(
+        self,
+        client: ClientT,
+        list_id: int,
+        mapping: FieldMapping,
+        *,
+        dry_run: bool = False,
+        on_progress: Callable[[ExportProgress], Any] | None = None,
+        exclude_automations: bool = False,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        max_in_flight: int = 100,
+        poll_interval: float = 2.0,
+        settle_timeout: float = 3600.0,
+        max_resubmits: int = 2,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self._client: ClientT = client
+        self._options = _options(
+            list_id,
+            mapping,
+            dry_run=dry_run,
+            on_progress=on_progress,
+            exclude_automations=exclude_automations,
+            batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes,
+            max_in_flight=max_in_flight,
+            poll_interval=poll_interval,
+            settle_timeout=settle_timeout,
+            max_resubmits=max_resubmits,
+            cancel=cancel,
+        )
+        self._run: ExportRun | None = None
+
+    @property
+    def report(self) -> ExportReport | None:
+        """The latest export's report so far (also after it was interrupted), or None."""
+        return self._run.report() if self._run is not None else None
+
+
+class SegmentExporter(_Exporter[ActiveCampaign]):
     """Exports any iterable of profiles onto one ActiveCampaign list.
 
     ``export(profiles)`` checks the credentials, the list and the mapping's custom fields
@@ -79,44 +126,7 @@ class SegmentExporter:
     down), it raises :class:`ExportError` whose ``report`` still adds up.
     """
 
-    def __init__(
-        self,
-        client: ActiveCampaign,
-        list_id: int,
-        mapping: FieldMapping,
-        *,
-        dry_run: bool = False,
-        on_progress: Callable[[ExportProgress], Any] | None = None,
-        exclude_automations: bool = False,
-        batch_size: int = MAX_BATCH_SIZE,
-        max_batch_bytes: int = MAX_BATCH_BYTES,
-        max_in_flight: int = 100,
-        poll_interval: float = 2.0,
-        settle_timeout: float = 3600.0,
-        max_resubmits: int = 2,
-        cancel: CancelToken | None = None,
-    ) -> None:
-        self._client = client
-        self._options = _options(
-            list_id,
-            mapping,
-            dry_run=dry_run,
-            on_progress=on_progress,
-            exclude_automations=exclude_automations,
-            batch_size=batch_size,
-            max_batch_bytes=max_batch_bytes,
-            max_in_flight=max_in_flight,
-            poll_interval=poll_interval,
-            settle_timeout=settle_timeout,
-            max_resubmits=max_resubmits,
-            cancel=cancel,
-        )
-        self._run: ExportRun | None = None
-
-    @property
-    def report(self) -> ExportReport | None:
-        """The latest export's report so far (also after it was interrupted), or None."""
-        return self._run.report() if self._run is not None else None
+    _client: ActiveCampaign
 
     def export(self, profiles: Iterable[Any]) -> ExportReport:
         """Export ``profiles`` and return the report. See the class docstring."""
@@ -148,21 +158,11 @@ class SegmentExporter:
             run.scheduler.stop()
             with contextlib.suppress(Fatal):  # settling what is in flight hit it again
                 self._loop(run, source)
-            run.scheduler.abandon(f"the export stopped: {fatal.reason}")
-            report = run.report()
-            run.log_end(report)
-            raise ExportError(f"export stopped early: {fatal.reason}", report=report) from (
-                fatal.cause
-            )
+            raise run.stopped(fatal) from fatal.cause
         except BaseException:
             run.scheduler.abandon("the export was interrupted")
             raise
-        run.scheduler.abandon(run.read_error or "the export was cancelled before it was sent")
-        report = run.report()
-        run.log_end(report)
-        if run.read_error is not None:
-            raise ExportError(run.read_error, report=report)
-        return report
+        return run.finish()
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -275,7 +275,7 @@ class SegmentExporter:
         return client._call(ops.create_tag(name), run.count_request).id
 
 
-class AsyncSegmentExporter:
+class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
     """The async twin of :class:`SegmentExporter`: same options; ``await export(profiles)``
     takes an ``Iterable`` or an ``AsyncIterable``.
 
@@ -284,44 +284,7 @@ class AsyncSegmentExporter:
     batches settle, set the ``cancel`` event instead.
     """
 
-    def __init__(
-        self,
-        client: AsyncActiveCampaign,
-        list_id: int,
-        mapping: FieldMapping,
-        *,
-        dry_run: bool = False,
-        on_progress: Callable[[ExportProgress], Any] | None = None,
-        exclude_automations: bool = False,
-        batch_size: int = MAX_BATCH_SIZE,
-        max_batch_bytes: int = MAX_BATCH_BYTES,
-        max_in_flight: int = 100,
-        poll_interval: float = 2.0,
-        settle_timeout: float = 3600.0,
-        max_resubmits: int = 2,
-        cancel: CancelToken | None = None,
-    ) -> None:
-        self._client = client
-        self._options = _options(
-            list_id,
-            mapping,
-            dry_run=dry_run,
-            on_progress=on_progress,
-            exclude_automations=exclude_automations,
-            batch_size=batch_size,
-            max_batch_bytes=max_batch_bytes,
-            max_in_flight=max_in_flight,
-            poll_interval=poll_interval,
-            settle_timeout=settle_timeout,
-            max_resubmits=max_resubmits,
-            cancel=cancel,
-        )
-        self._run: ExportRun | None = None
-
-    @property
-    def report(self) -> ExportReport | None:
-        """The latest export's report so far (also after it was interrupted), or None."""
-        return self._run.report() if self._run is not None else None
+    _client: AsyncActiveCampaign
 
     async def export(self, profiles: Iterable[Any] | AsyncIterable[Any]) -> ExportReport:
         """Export ``profiles`` and return the report. See :class:`SegmentExporter`."""
@@ -357,21 +320,11 @@ class AsyncSegmentExporter:
             run.scheduler.stop()
             with contextlib.suppress(Fatal):  # settling what is in flight hit it again
                 await self._loop(run, source)
-            run.scheduler.abandon(f"the export stopped: {fatal.reason}")
-            report = run.report()
-            run.log_end(report)
-            raise ExportError(f"export stopped early: {fatal.reason}", report=report) from (
-                fatal.cause
-            )
+            raise run.stopped(fatal) from fatal.cause
         except BaseException:
             run.scheduler.abandon("the export was interrupted")
             raise
-        run.scheduler.abandon(run.read_error or "the export was cancelled before it was sent")
-        report = run.report()
-        run.log_end(report)
-        if run.read_error is not None:
-            raise ExportError(run.read_error, report=report)
-        return report
+        return run.finish()
 
     async def _read_batch(self, run: ExportRun, source: AsyncIterator[Any]) -> Batch | None:
         try:

@@ -1,4 +1,4 @@
-"""What an export returns: :class:`ExportReport`, with one :class:`RowError` per row not exported."""
+"""What an export returns: :class:`ExportReport`, with a :class:`RowError` per row not exported."""
 
 from __future__ import annotations
 

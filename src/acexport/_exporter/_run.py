@@ -13,12 +13,12 @@ from typing import Any, Protocol
 
 import attrs
 
-from .._exceptions import ConfigError
+from .._exceptions import ConfigError, ExportError
 from .._models import ContactList, CustomField
 from ._mapping import FieldMapping, resolve_fields
 from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact, Planner
 from ._report import ExportProgress, ExportReport
-from ._schedule import Scheduler, Tally
+from ._schedule import Fatal, Scheduler, Tally
 
 __all__ = ["SMALL_EXPORT", "CancelToken", "ExportOptions", "ExportRun"]
 
@@ -205,9 +205,26 @@ class ExportRun:
             )
         )
 
-    def log_end(self, report: ExportReport) -> None:
-        # Counts only: no email and no key at INFO.
-        logger.info("%s", report.summary())
+    def finish(self) -> ExportReport:
+        """The export ran to its end (or was cancelled): settle what is left, report.
+
+        Raises :class:`ExportError` carrying the report if the iterable raised.
+        """
+        self.scheduler.abandon(self.read_error or "the export was cancelled before it was sent")
+        report = self._final_report()
+        if self.read_error is not None:
+            raise ExportError(self.read_error, report=report)
+        return report
+
+    def stopped(self, fatal: Fatal) -> ExportError:
+        """The export cannot go on: settle what is left as failed; the error to raise."""
+        self.scheduler.abandon(f"the export stopped: {fatal.reason}")
+        return ExportError(f"export stopped early: {fatal.reason}", report=self._final_report())
+
+    def _final_report(self) -> ExportReport:
+        report = self.report()
+        logger.info("%s", report.summary())  # counts only: no email and no key at INFO
+        return report
 
 
 def check_list(list_: ContactList, list_id: int) -> None:
