@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import nox
 
@@ -13,8 +14,21 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-# Run on every supported interpreter this machine has; a fresh machine with one Python still works.
-PYTHONS = [v for v in ALL_PYTHONS if shutil.which(f"python{v}")] or None
+
+
+def _usable(version: str) -> bool:
+    """True if ``pythonX.Y`` is on PATH and really runs (a pyenv shim may exist but not run)."""
+    exe = shutil.which(f"python{version}")
+    if exe is None:
+        return False
+    try:
+        return subprocess.run([exe, "-c", "pass"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+# Every supported interpreter this machine can run; with none of them, the one running nox.
+PYTHONS = [v for v in ALL_PYTHONS if _usable(v)] or None
 
 
 @nox.session(python=PYTHONS)
