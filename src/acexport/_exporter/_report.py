@@ -16,8 +16,8 @@ RowErrorKind = Literal["invalid", "rejected", "failed"]
 class RowError:
     """One profile that was not exported, and why.
 
-    ``index`` is the profile's 0-based position in the iterable; ``email`` the address as given
-    (None when the profile had none; a non-string shown by its ``repr``, cut to 254 characters).
+    ``index`` is the profile's 0-based position in the iterable; ``email`` the address as given,
+    cut to 254 characters (None when the profile had none; a non-string shown by its ``repr``).
     ``kind``: ``"invalid"`` (refused before sending), ``"rejected"`` (refused by
     ActiveCampaign) or ``"failed"`` (not delivered after the retries).
     """

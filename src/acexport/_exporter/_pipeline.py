@@ -1,0 +1,529 @@
+"""The pure export pipeline: map -> validate -> dedupe -> batch, one profile at a time.
+
+:class:`Planner` is a small state machine in the "feed in, events out" style: the sender feeds it
+``(index, profile)`` pairs from an iterable or an async iterable, gets back a full
+:class:`Batch` whenever one is ready, and calls :meth:`Planner.close` at the end for the last
+partial one. It does no I/O, never sleeps and never reads a clock, so the same planner serves
+the sync and the async exporter and is tested without either.
+
+Rows that cannot be exported never raise: they are counted in :attr:`Planner.invalid` with a
+:class:`RowError` in :attr:`Planner.errors`, or (a repeated email) in
+:attr:`Planner.duplicates`.
+
+Speed: this runs once per profile, for up to millions of them, so the mapping is compiled once
+into tuples the hot loop walks; every contact's JSON is assembled from precomputed fragments
+and the standard library's C string encoder (``json.encoder.encode_basestring``, the function
+``json.dumps(..., ensure_ascii=False)`` itself uses), which gives byte-for-byte the output of
+``json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()`` at a fraction of
+the cost of building a dict and dumping it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json.encoder
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
+from typing import Any
+
+from .._exceptions import ConfigError
+from ._mapping import MISSING, FieldMapping, Source, describe_source
+from ._report import RowError
+from ._values import MAX_EMAIL_LENGTH, _control_search, _email_match, format_value, normalize_email
+
+__all__ = [
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_SIZE",
+    "Batch",
+    "PlannedContact",
+    "Planner",
+]
+
+#: ActiveCampaign's limits for one bulk-import request.
+MAX_BATCH_SIZE = 250
+MAX_BATCH_BYTES = 399_999
+#: Smallest ``max_batch_bytes`` accepted: below it no contact would fit.
+MIN_BATCH_BYTES = 128
+
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
+_blake2b = hashlib.blake2b
+
+_BODY_HEAD = b'{"contacts":['
+_BODY_EXCLUDE = b',"exclude_automations":true'
+#: ``len(b'{"contacts":[]}')``
+_BODY_EMPTY_LEN = len(_BODY_HEAD) + 2
+_REASON_CUT = 300
+
+
+class PlannedContact:
+    """One contact ready for bulk import.
+
+    ``email`` is the stripped address, its case as given; ``fields`` maps custom field ids to
+    formatted values; ``encoded`` is the contact's bulk-import JSON object, compact UTF-8, exactly
+    what goes between the commas of the request's ``contacts`` array.
+    """
+
+    __slots__ = ("email", "encoded", "fields", "first_name", "index", "last_name", "phone")
+
+    def __init__(
+        self,
+        index: int,
+        email: str,
+        first_name: str | None,
+        last_name: str | None,
+        phone: str | None,
+        fields: dict[int, str],
+        encoded: bytes,
+    ) -> None:
+        self.index = index
+        self.email = email
+        self.first_name = first_name
+        self.last_name = last_name
+        self.phone = phone
+        self.fields = fields
+        self.encoded = encoded
+
+    def __repr__(self) -> str:
+        return (
+            f"PlannedContact(index={self.index}, email={self.email!r}, "
+            f"first_name={self.first_name!r}, last_name={self.last_name!r}, "
+            f"phone={self.phone!r}, fields={self.fields!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PlannedContact):
+            return NotImplemented
+        return self.index == other.index and self.encoded == other.encoded
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Batch:
+    """Contacts for one bulk-import request, in profile order.
+
+    ``body()`` is the request body; ``nbytes`` its exact length, known without building it.
+    ``Batch(contacts, exclude_automations=...)`` or :meth:`subset` make a new batch from some of
+    the contacts (to resubmit what ActiveCampaign did not refuse).
+
+    ``exclude_automations`` is sent both at the top level and in each contact, since
+    ActiveCampaign's documentation and clients disagree on where it goes.
+    """
+
+    __slots__ = ("_nbytes", "contacts", "exclude_automations")
+
+    def __init__(
+        self, contacts: Iterable[PlannedContact], *, exclude_automations: bool = False
+    ) -> None:
+        self.contacts: list[PlannedContact] = list(contacts)
+        self.exclude_automations = exclude_automations
+        n = len(self.contacts)
+        self._nbytes = (
+            _BODY_EMPTY_LEN
+            + sum(len(c.encoded) for c in self.contacts)
+            + (n - 1 if n else 0)
+            + (len(_BODY_EXCLUDE) if exclude_automations else 0)
+        )
+
+    @classmethod
+    def _trusted(
+        cls, contacts: list[PlannedContact], exclude_automations: bool, nbytes: int
+    ) -> Batch:
+        self = cls.__new__(cls)
+        self.contacts = contacts
+        self.exclude_automations = exclude_automations
+        self._nbytes = nbytes
+        return self
+
+    @property
+    def nbytes(self) -> int:
+        """``len(self.body())``, computed without building the body."""
+        return self._nbytes
+
+    def body(self) -> bytes:
+        """The ``POST /import/bulk_import`` body: ``{"contacts":[...]}`` as compact UTF-8 JSON."""
+        tail = _BODY_EXCLUDE + b"}" if self.exclude_automations else b"}"
+        return _BODY_HEAD + b",".join([c.encoded for c in self.contacts]) + b"]" + tail
+
+    def subset(self, contacts: Iterable[PlannedContact]) -> Batch:
+        """A new batch of ``contacts`` (some of these, say) with the same options."""
+        return Batch(contacts, exclude_automations=self.exclude_automations)
+
+    def __len__(self) -> int:
+        return len(self.contacts)
+
+    def __iter__(self) -> Iterator[PlannedContact]:
+        return iter(self.contacts)
+
+    def __repr__(self) -> str:
+        first = self.contacts[0].index if self.contacts else None
+        last = self.contacts[-1].index if self.contacts else None
+        return (
+            f"Batch({len(self.contacts)} contacts, indexes {first}..{last}, "
+            f"{self._nbytes} bytes, exclude_automations={self.exclude_automations})"
+        )
+
+
+class _SeenEmails:
+    """The emails planned so far, case-insensitively, in about 20 bytes each.
+
+    Each address is kept as the 16-byte BLAKE2b digest of its lowercased form, appended to one
+    of 32,768 ``bytearray`` buckets chosen by the digest's first 15 bits; a lookup scans one
+    bucket with ``bytearray.find`` (a C loop) and only accepts 16-byte-aligned hits. Measured
+    with ``tracemalloc`` over 1,000,000 unique addresses: 19 bytes per unique email
+    (16 of digest plus the buckets' over-allocation and headers; up to ~35 bytes each for
+    exports of around 100,000 emails, where the buckets' fixed cost dominates). A ``set`` of
+    the digests as ``int`` costs ~78 bytes per email, a set of the lowercased strings ~105
+    for 20-character addresses.
+
+    Two different addresses share a digest with odds of about ``n**2 / 2**129``: around 1e-27
+    for a million addresses. Such a collision would only make the second address count as a
+    duplicate.
+    """
+
+    __slots__ = ("_buckets", "count")
+
+    _BITS = 15
+
+    def __init__(self) -> None:
+        self._buckets: list[bytearray | None] = [None] * (1 << self._BITS)
+        self.count = 0
+
+    def add(self, email: str) -> bool:
+        """Record ``email``; False when it (compared case-insensitively) was already there."""
+        digest = _blake2b(email.lower().encode(), digest_size=16).digest()
+        i = (digest[0] << 7) | (digest[1] >> 1)
+        bucket = self._buckets[i]
+        if bucket is None:
+            self._buckets[i] = bytearray(digest)
+        else:
+            pos = bucket.find(digest)
+            while pos != -1 and pos & 15:  # a match straddling two digests is not one
+                pos = bucket.find(digest, pos + 1)
+            if pos != -1:
+                return False
+            bucket += digest
+        self.count += 1
+        return True
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class _Slot:
+    """One compiled source: where to read it, where it goes, how it appears in the JSON.
+
+    ``pos`` is 0, 1, 2 for first_name, last_name, phone and 3 for a custom field (``field_id``).
+    """
+
+    __slots__ = ("field_id", "is_key", "pos", "prefix", "source", "target")
+
+    def __init__(self, source: Source, target: str, pos: int, prefix: str, field_id: int) -> None:
+        self.source: Any = source
+        self.is_key = isinstance(source, str)
+        self.target = target
+        self.pos = pos
+        self.prefix = prefix
+        self.field_id = field_id
+
+    def describe(self) -> str:
+        return f"{self.target} ({describe_source(self.source)})"
+
+
+def _given_email(raw: object) -> str | None:
+    """The email as given, for a RowError: None when absent, a non-string as its repr."""
+    if raw is None or raw is MISSING:
+        return None
+    if isinstance(raw, str):
+        text = str.__str__(raw)
+    else:
+        try:
+            text = repr(raw)
+        except Exception:
+            text = f"<{type(raw).__name__} object>"
+    return text if len(text) <= MAX_EMAIL_LENGTH else text[:MAX_EMAIL_LENGTH]
+
+
+def _exception_text(exc: BaseException) -> str:
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        text = type(exc).__name__
+    return text if len(text) <= _REASON_CUT else text[: _REASON_CUT - 3] + "..."
+
+
+def _check_int(name: str, value: object, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an int, not {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low:,} and {high:,}" if high is not None else f"at least {low:,}"
+        raise ConfigError(f"{name} must be {bound}, not {value:,}")
+    return value
+
+
+class Planner:
+    """Turns profiles into bulk-import batches: map, validate, dedupe, batch.
+
+    ``field_ids`` maps every key of ``mapping.fields`` to a custom field id (what
+    :func:`~acexport._exporter._mapping.resolve_fields` returns). ``feed`` returns a full
+    :class:`Batch` when one is ready (``batch_size`` contacts, or the next contact would take
+    the body over ``max_batch_bytes``), else None; ``close`` returns the last partial batch.
+
+    Counts: ``received == (contacts in the batches) + invalid + duplicates``. Every invalid row
+    has a :class:`RowError` (kind ``"invalid"``) in ``errors``, in feed order. Duplicates are
+    later profiles whose email equals, case-insensitively, one already planned: the first
+    occurrence wins; an invalid row does not reserve its email.
+
+    Memory grows only with the number of unique emails (plus ``errors``, one per invalid row):
+    each unique email costs about 20 bytes (a 16-byte digest; see :class:`_SeenEmails`).
+    Measured: planning 900,000 unique emails took a process's peak RSS from 33 MB (after
+    imports) to 55 MB; ``tracemalloc`` counted 19 bytes per unique email at 900,000 and
+    1,000,000, 34 at 100,000. In-flight memory is one partial batch (at most 250 contacts).
+    """
+
+    __slots__ = (
+        "_batch",
+        "_batch_bytes",
+        "_batch_size",
+        "_email",
+        "_empty_bytes",
+        "_exclude_automations",
+        "_max_bytes",
+        "_rows",
+        "_seen",
+        "_seen_add",
+        "_slots",
+        "_suffix",
+        "duplicates",
+        "errors",
+        "invalid",
+        "received",
+    )
+
+    def __init__(
+        self,
+        mapping: FieldMapping,
+        field_ids: Mapping[int | str, int],
+        *,
+        list_id: int,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        exclude_automations: bool = False,
+    ) -> None:
+        if not isinstance(mapping, FieldMapping):
+            raise ConfigError(f"mapping must be a FieldMapping, not {type(mapping).__name__}")
+        list_id = _check_int("list_id", list_id, 1, None)
+        self._batch_size = _check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+        self._max_bytes = _check_int(
+            "max_batch_bytes", max_batch_bytes, MIN_BATCH_BYTES, MAX_BATCH_BYTES
+        )
+        self._exclude_automations = bool(exclude_automations)
+
+        self._email = _Slot(mapping.email, "email", -1, "", 0)
+        slots: list[_Slot] = [
+            _Slot(source, name, pos, f',"{name}":', 0)
+            for pos, (name, source) in enumerate(
+                (
+                    ("first_name", mapping.first_name),
+                    ("last_name", mapping.last_name),
+                    ("phone", mapping.phone),
+                )
+            )
+            if source is not None
+        ]
+        owners: dict[int, int | str] = {}
+        for key, source in mapping.fields.items():
+            if key not in field_ids:
+                raise ConfigError(
+                    f"custom field {key!r} is not in field_ids; resolve the mapping's fields "
+                    "with resolve_fields() first"
+                )
+            field_id = _check_int(f"field_ids[{key!r}]", field_ids[key], 1, None)
+            if field_id in owners:
+                raise ConfigError(
+                    f"custom field keys {owners[field_id]!r} and {key!r} both name field {field_id}"
+                )
+            owners[field_id] = key
+            slots.append(
+                _Slot(source, f"custom field {key!r}", 3, f'{{"id":{field_id},"value":', field_id)
+            )
+        self._slots = tuple(slots)
+        self._rows = tuple((s.is_key, s.source, s.pos, s.prefix, s) for s in slots)
+
+        suffix = ""
+        if mapping.tags:
+            suffix += ',"tags":' + json.dumps(
+                list(mapping.tags), separators=(",", ":"), ensure_ascii=False
+            )
+        suffix += f',"subscribe":[{{"listid":{list_id}}}]'
+        if self._exclude_automations:
+            suffix += ',"exclude_automations":true'
+        self._suffix = suffix + "}"
+
+        self._seen = _SeenEmails()
+        self._seen_add = self._seen.add
+        self._batch: list[PlannedContact] = []
+        self._empty_bytes = _BODY_EMPTY_LEN + (
+            len(_BODY_EXCLUDE) if self._exclude_automations else 0
+        )
+        self._batch_bytes = self._empty_bytes
+        self.received = 0
+        self.invalid = 0
+        self.duplicates = 0
+        self.errors: list[RowError] = []
+
+    @property
+    def unique(self) -> int:
+        """How many distinct emails were planned so far (what the dedupe set holds)."""
+        return self._seen.count
+
+    def feed(self, index: int, profile: object) -> Batch | None:
+        """Plan one profile; return a full batch when this profile completed one, else None."""
+        self.received += 1
+        get: Callable[[str, object], object]
+        if type(profile) is dict or isinstance(profile, Mapping):
+            get = profile.get
+        else:
+            get = partial(getattr, profile)
+
+        # The email: read, strip, validate (fast path: the compiled regex).
+        slot = self._email
+        try:
+            raw = get(slot.source, MISSING) if slot.is_key else slot.source(profile)
+        except Exception as exc:
+            return self._refuse(index, None, self._read_failed(slot, exc))
+        if type(raw) is str:
+            email = raw.strip()
+            if len(email) > MAX_EMAIL_LENGTH or _email_match(email) is None:
+                return self._refuse(index, raw, normalize_email(raw)[1] or "invalid email")
+        else:
+            if raw is MISSING:
+                return self._refuse(index, None, self._no_email(profile))
+            checked, reason = normalize_email(raw)
+            if checked is None:
+                return self._refuse(index, raw, reason or "invalid email")
+            email = checked
+
+        # Every other value: read, format, append to the contact's JSON.
+        text = '{"email":"' + email + '"'  # a valid email needs no JSON escaping
+        names: list[str | None] = [None, None, None]
+        fields: dict[int, str] = {}
+        for is_key, source, pos, prefix, slot in self._rows:
+            try:
+                value = get(source, MISSING) if is_key else source(profile)
+            except Exception as exc:
+                return self._refuse(index, raw, self._read_failed(slot, exc))
+            if type(value) is str:
+                value = value.strip()
+                if not value:
+                    continue
+                if not value.isprintable() and _control_search(value) is not None:
+                    return self._refuse(
+                        index, raw, f"{slot.describe()}: contains control characters"
+                    )
+            elif value is None or value is MISSING:
+                continue
+            else:
+                try:
+                    value = format_value(value)
+                except Exception as exc:
+                    return self._refuse(index, raw, self._format_failed(slot, exc))
+                if value is None:
+                    continue
+            if pos == 3:
+                text += (",", ',"fields":[')[not fields] + prefix + _encode_str(value) + "}"
+                fields[slot.field_id] = value
+            else:
+                names[pos] = value
+                text += prefix + _encode_str(value)
+        if fields:
+            text += "]"
+        try:
+            encoded = (text + self._suffix).encode()
+        except UnicodeEncodeError:
+            return self._refuse(index, raw, self._unencodable(names, fields))
+
+        size = len(encoded)
+        if self._empty_bytes + size > self._max_bytes:
+            return self._refuse(
+                index,
+                raw,
+                f"contact is {size:,} bytes of JSON, over the bulk import limit of "
+                f"{self._max_bytes:,} bytes per request",
+            )
+
+        # Dedupe on the whole address, case-insensitively; the first occurrence wins.
+        if not self._seen_add(email):
+            self.duplicates += 1
+            return None
+
+        contact = PlannedContact(index, email, names[0], names[1], names[2], fields, encoded)
+        batch = self._batch
+        out = None
+        if batch:
+            if self._batch_bytes + 1 + size > self._max_bytes:
+                out = Batch._trusted(batch, self._exclude_automations, self._batch_bytes)
+                batch = self._batch = []
+                self._batch_bytes = self._empty_bytes + size
+            else:
+                self._batch_bytes += 1 + size
+        else:
+            self._batch_bytes += size
+        batch.append(contact)
+        if len(batch) >= self._batch_size:
+            # Never both: with batch_size 1 the batch is always empty before the append.
+            out = Batch._trusted(batch, self._exclude_automations, self._batch_bytes)
+            self._batch = []
+            self._batch_bytes = self._empty_bytes
+        return out
+
+    def close(self) -> Batch | None:
+        """Return the last, partial batch (None when there is none). Feeding may go on after."""
+        if not self._batch:
+            return None
+        out = Batch._trusted(self._batch, self._exclude_automations, self._batch_bytes)
+        self._batch = []
+        self._batch_bytes = self._empty_bytes
+        return out
+
+    # The slow paths: only rows that are refused get here.
+
+    def _refuse(self, index: int, raw: object, reason: str) -> Batch | None:
+        """Count the row as invalid with its RowError; return None, what ``feed`` returns."""
+        self.invalid += 1
+        self.errors.append(
+            RowError(index=index, email=_given_email(raw), kind="invalid", reason=reason)
+        )
+        return None
+
+    def _read_failed(self, slot: _Slot, exc: Exception) -> str:
+        return (
+            f"reading {describe_source(slot.source)} for {slot.target} raised "
+            f"{_exception_text(exc)}"
+        )
+
+    def _format_failed(self, slot: _Slot, exc: Exception) -> str:
+        if isinstance(exc, ValueError) and type(exc) is ValueError:
+            text = str(exc)
+        else:
+            text = "formatting the value raised " + _exception_text(exc)
+        return f"{slot.describe()}: {text}"
+
+    def _no_email(self, profile: object) -> str:
+        source = self._email.source
+        if isinstance(profile, Mapping):
+            return f"no email: the profile has no key {source!r}"
+        return f"no email: the {type(profile).__name__} profile has no attribute {source!r}"
+
+    def _unencodable(self, names: list[str | None], fields: dict[int, str]) -> str:
+        for slot in self._slots:
+            value = fields.get(slot.field_id) if slot.pos == 3 else names[slot.pos]
+            if value is None:
+                continue
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return (
+                    f"{slot.describe()}: contains characters that cannot be encoded as UTF-8 "
+                    "(lone surrogates)"
+                )
+        return "the contact cannot be encoded as UTF-8"  # pragma: no cover
