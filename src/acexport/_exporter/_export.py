@@ -8,13 +8,17 @@ send a request and sleep.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import math
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.lowlevel
+from anyio.streams.memory import MemoryObjectSendStream
 
 from .._async_client import AsyncActiveCampaign
 from .._base import BaseClient
@@ -33,7 +37,7 @@ from ._run import (
     membership_allows_subscribe,
     small_export,
 )
-from ._schedule import Fatal, InFlight, Input, Poll, Stop, Submit, Wait
+from ._schedule import Fatal, Input, Poll, Submit, Wait, operation
 
 __all__ = ["AsyncSegmentExporter", "SegmentExporter"]
 
@@ -79,6 +83,7 @@ class _Exporter(Generic[ClientT]):
         poll_interval: float = 2.0,
         settle_timeout: float = 3600.0,
         max_resubmits: int = 2,
+        concurrency: int = 4,
         cancel: CancelToken | None = None,
     ) -> None:
         self._client: ClientT = client
@@ -94,6 +99,7 @@ class _Exporter(Generic[ClientT]):
             poll_interval=poll_interval,
             settle_timeout=settle_timeout,
             max_resubmits=max_resubmits,
+            concurrency=concurrency,
             cancel=cancel,
         )
         self._run: ExportRun | None = None
@@ -119,8 +125,10 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
     :class:`ExportProgress` at least once per batch), ``exclude_automations``, ``batch_size``
     (at most 250), ``max_in_flight`` (batches submitted and not yet settled; bounds memory),
     ``poll_interval`` and ``settle_timeout`` (seconds), ``max_resubmits`` (for batches that end
-    failed or interrupted), and ``cancel`` (an Event: when set, nothing more is read or
-    submitted, what is in flight settles, and the report comes back with ``cancelled=True``).
+    failed or interrupted), ``concurrency`` (requests at once, default 4: submits and polls
+    overlap so the bulk budget stays busy; the client's rate limits still hold), and
+    ``cancel`` (an Event: when set, nothing more is read or submitted, what is in flight
+    settles, and the report comes back with ``cancelled=True``).
 
     If the iterable raises, or the export cannot go on (the key is revoked, the API stays
     down), it raises :class:`ExportError` whose ``report`` still adds up.
@@ -142,7 +150,7 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
         check_list(client._call(ops.get_list(opts.list_id), count), opts.list_id)
         fields = list(client._pages(ops.fields_pager(), count)) if opts.mapping.fields else []
         run = ExportRun(opts, opts.planner(fields), opts.scheduler(), started, client._clock)
-        run.requests = requests
+        run.requests = run._base_requests = requests
         self._run = run
         logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
         source = iter(profiles)
@@ -154,13 +162,10 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
             else:
                 run.take(first)
                 self._loop(run, source)
-        except Fatal as fatal:
-            run.scheduler.stop()
-            with contextlib.suppress(Fatal):  # settling what is in flight hit it again
-                self._loop(run, source)
+        except Fatal as fatal:  # only the small path raises it; the loop records it in run
             raise run.stopped(fatal) from fatal.cause
         except BaseException:
-            run.scheduler.abandon("the export was interrupted")
+            run.interrupted()
             raise
         return run.finish()
 
@@ -178,47 +183,47 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
             return run.input_failed(exc)
         return run.end_of_input()
 
-    # --- bulk path ----------------------------------------------------------------------------
+    # --- bulk path ---------------------------------------------------------------------------
 
     def _loop(self, run: ExportRun, source: Iterator[Any]) -> None:
-        client, sched = self._client, run.scheduler
-        while True:
-            run.is_cancelled()
-            action = sched.next_action(client._clock(), bulk_wait=client._limiter.peek("bulk"))
-            if isinstance(action, Input):
-                run.take(self._read_batch(run, source))
-                continue
-            if isinstance(action, Stop):
-                return
-            if isinstance(action, Wait):
-                client._sleep(min(action.seconds, _MAX_IDLE_SLEEP))
-                continue
-            if isinstance(action, Submit):
-                self._submit(run, action)
-            elif isinstance(action, Poll):
-                self._poll(run, action.flight)
-            run.progress()
-
-    def _submit(self, run: ExportRun, action: Submit) -> None:
+        """Read, submit and poll until everything settles: up to ``concurrency`` requests run
+        in worker threads; their answers are applied here, one at a time."""
         client = self._client
-        batch = action.batch
-        op = ops.bulk_import(batch.body(), contact_count=len(batch))
+        pool = ThreadPoolExecutor(run.options.concurrency, thread_name_prefix="acexport-export")
+        running: set[Future[Callable[[], None]]] = set()
         try:
-            batch_id = client._call(op, run.count_request)
-        except APIError as error:
-            run.scheduler.submit_failed(action, error)
-            return
-        logger.debug("submitted %d contacts as batch %s", len(batch), batch_id)
-        run.scheduler.submitted(action, batch_id, client._clock())
+            while True:
+                action = run.next_step(len(running), client._clock(), client._limiter.peek("bulk"))
+                if isinstance(action, Input):
+                    run.take(self._read_batch(run, source))
+                    continue
+                if isinstance(action, (Submit, Poll)):
+                    running.add(pool.submit(self._request, run, action))
+                    continue
+                if not running:
+                    if isinstance(action, Wait):
+                        client._sleep(min(action.seconds, _MAX_IDLE_SLEEP))
+                        continue
+                    return
+                timeout = min(action.seconds, _MAX_IDLE_SLEEP) if isinstance(action, Wait) else None
+                done, _ = futures.wait(running, timeout, futures.FIRST_COMPLETED)
+                for future in done:
+                    running.discard(future)
+                    run.apply(future.result())
+                run.progress()
+        finally:
+            # Normally nothing is running here; after an abort, do not wait for retries.
+            pool.shutdown(wait=not running, cancel_futures=True)
 
-    def _poll(self, run: ExportRun, flight: InFlight) -> None:
+    def _request(self, run: ExportRun, action: Submit | Poll) -> Callable[[], None]:
+        """Send one submit or poll (in a worker thread); return how to settle its answer."""
         client = self._client
+        outcome: object
         try:
-            info = client._call(ops.import_info(flight.batch_id), run.count_request)
+            outcome = client._call(operation(action), run.count_request)
         except APIError as error:
-            run.scheduler.poll_failed(flight, error, client._clock())
-            return
-        run.scheduler.polled(flight, info, client._clock())
+            outcome = error
+        return partial(run.scheduler.settle, action, outcome, client._clock())
 
     # --- small path ---------------------------------------------------------------------------
 
@@ -304,7 +309,7 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
             else []
         )
         run = ExportRun(opts, opts.planner(fields), opts.scheduler(), started, client._clock)
-        run.requests = requests
+        run.requests = run._base_requests = requests
         self._run = run
         logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
         source = _aiter(profiles)
@@ -316,13 +321,10 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
             else:
                 run.take(first)
                 await self._loop(run, source)
-        except Fatal as fatal:
-            run.scheduler.stop()
-            with contextlib.suppress(Fatal):  # settling what is in flight hit it again
-                await self._loop(run, source)
+        except Fatal as fatal:  # only the small path raises it; the loop records it in run
             raise run.stopped(fatal) from fatal.cause
         except BaseException:
-            run.scheduler.abandon("the export was interrupted")
+            run.interrupted()
             raise
         return run.finish()
 
@@ -341,44 +343,52 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
         return run.end_of_input()
 
     async def _loop(self, run: ExportRun, source: AsyncIterator[Any]) -> None:
-        client, sched = self._client, run.scheduler
-        while True:
-            run.is_cancelled()
-            action = sched.next_action(client._clock(), bulk_wait=client._limiter.peek("bulk"))
-            if isinstance(action, Input):
-                run.take(await self._read_batch(run, source))
-                continue
-            if isinstance(action, Stop):
-                return
-            if isinstance(action, Wait):
-                await client._sleep(min(action.seconds, _MAX_IDLE_SLEEP))
-                continue
-            if isinstance(action, Submit):
-                await self._submit(run, action)
-            elif isinstance(action, Poll):
-                await self._poll(run, action.flight)
-            run.progress()
-
-    async def _submit(self, run: ExportRun, action: Submit) -> None:
+        """As :meth:`SegmentExporter._loop`, with tasks instead of threads."""
         client = self._client
-        batch = action.batch
-        op = ops.bulk_import(batch.body(), contact_count=len(batch))
-        try:
-            batch_id = await client._call(op, run.count_request)
-        except APIError as error:
-            run.scheduler.submit_failed(action, error)
-            return
-        logger.debug("submitted %d contacts as batch %s", len(batch), batch_id)
-        run.scheduler.submitted(action, batch_id, client._clock())
+        send, receive = anyio.create_memory_object_stream[Callable[[], None]](math.inf)
+        running = 0
+        async with send, receive, anyio.create_task_group() as tasks:
+            while True:
+                action = run.next_step(running, client._clock(), client._limiter.peek("bulk"))
+                if isinstance(action, Input):
+                    run.take(await self._read_batch(run, source))
+                    continue
+                if isinstance(action, (Submit, Poll)):
+                    running += 1
+                    tasks.start_soon(self._request, run, action, send)
+                    continue
+                if not running:
+                    if isinstance(action, Wait):
+                        await client._sleep(min(action.seconds, _MAX_IDLE_SLEEP))
+                        continue
+                    return
+                timeout = (
+                    min(action.seconds, _MAX_IDLE_SLEEP) if isinstance(action, Wait) else math.inf
+                )
+                with anyio.move_on_after(timeout):
+                    settle = await receive.receive()
+                    while True:
+                        running -= 1
+                        run.apply(settle)
+                        try:
+                            settle = receive.receive_nowait()
+                        except anyio.WouldBlock:
+                            break
+                run.progress()
 
-    async def _poll(self, run: ExportRun, flight: InFlight) -> None:
+    async def _request(
+        self,
+        run: ExportRun,
+        action: Submit | Poll,
+        send: MemoryObjectSendStream[Callable[[], None]],
+    ) -> None:
         client = self._client
+        outcome: object
         try:
-            info = await client._call(ops.import_info(flight.batch_id), run.count_request)
+            outcome = await client._call(operation(action), run.count_request)
         except APIError as error:
-            run.scheduler.poll_failed(flight, error, client._clock())
-            return
-        run.scheduler.polled(flight, info, client._clock())
+            outcome = error
+        send.send_nowait(partial(run.scheduler.settle, action, outcome, client._clock()))
 
     async def _send_small(self, run: ExportRun, contacts: Sequence[PlannedContact]) -> None:
         client, opts, tally = self._client, self._options, run.tally

@@ -7,8 +7,9 @@ Everything here is pure. :class:`ExportOptions` validates the exporter's keyword
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import attrs
@@ -18,7 +19,7 @@ from .._models import ContactList, CustomField
 from ._mapping import FieldMapping, resolve_fields
 from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact, Planner
 from ._report import ExportProgress, ExportReport
-from ._schedule import Fatal, Scheduler, Tally
+from ._schedule import Fatal, Input, Poll, Scheduler, Stop, Submit, Tally, Wait
 
 __all__ = ["SMALL_EXPORT", "CancelToken", "ExportOptions", "ExportRun"]
 
@@ -55,6 +56,7 @@ class ExportOptions:
     poll_interval: float = 2.0
     settle_timeout: float = 3600.0
     max_resubmits: int = 2
+    concurrency: int = 4
     cancel: CancelToken | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -66,6 +68,8 @@ class ExportOptions:
             raise ConfigError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
         if not 1 <= self.max_in_flight <= 10_000:
             raise ConfigError("max_in_flight must be between 1 and 10,000")
+        if not 1 <= self.concurrency <= 64:
+            raise ConfigError("concurrency must be between 1 and 64")
         if self.max_resubmits < 0:
             raise ConfigError("max_resubmits must be >= 0")
         _positive("poll_interval", self.poll_interval)
@@ -108,6 +112,8 @@ class ExportRun:
     started: float
     clock: Callable[[], float]
     requests: int = 0
+    fatal: Fatal | None = None
+    halted: bool = False
     next_index: int = 0
     source_done: bool = False
     cancelled: bool = False
@@ -118,8 +124,37 @@ class ExportRun:
     def tally(self) -> Tally:
         return self.scheduler.tally
 
+    _counter: Iterator[int] = attrs.field(factory=itertools.count, repr=False)
+    _base_requests: int = 0
+
     def count_request(self) -> None:
-        self.requests += 1
+        """One more HTTP request (called from worker threads too: itertools.count is atomic)."""
+        self.requests = self._base_requests + next(self._counter) + 1
+
+    def next_step(
+        self, running: int, now: float, bulk_wait: float
+    ) -> Submit | Poll | Wait | Input | Stop | None:
+        """The next action, or None: wait for a running request's answer first.
+
+        At most ``concurrency`` requests run at once; after a fatal error nothing new is
+        submitted (in-flight batches are still polled), after a second one nothing at all.
+        """
+        self.is_cancelled()
+        if running >= self.options.concurrency or self.halted:
+            return None
+        return self.scheduler.next_action(now, bulk_wait=bulk_wait)
+
+    def apply(self, settle: Callable[[], None]) -> None:
+        """Apply one request's answer to the scheduler (in the driver's loop, never a worker)."""
+        try:
+            settle()
+        except Fatal as fatal:
+            if self.fatal is None:
+                self.fatal = fatal
+                self.scheduler.stop()
+                logger.warning("export to list %d stopping: %s", self.options.list_id, fatal)
+            else:
+                self.halted = True
 
     def is_cancelled(self) -> bool:
         token = self.options.cancel
@@ -158,6 +193,7 @@ class ExportRun:
             return
         if self.options.dry_run:
             self.dry_run_planned += len(batch)
+            self.progress()
         elif self.scheduler.stopping:
             reason = self.read_error or "the export was cancelled before this batch was sent"
             self.tally.settle(batch, "failed", reason)
@@ -208,8 +244,11 @@ class ExportRun:
     def finish(self) -> ExportReport:
         """The export ran to its end (or was cancelled): settle what is left, report.
 
-        Raises :class:`ExportError` carrying the report if the iterable raised.
+        Raises :class:`ExportError` carrying the report if the iterable raised, or if a fatal
+        error stopped the export.
         """
+        if self.fatal is not None:
+            raise self.stopped(self.fatal) from self.fatal.cause
         self.scheduler.abandon(self.read_error or "the export was cancelled before it was sent")
         report = self._final_report()
         if self.read_error is not None:
@@ -220,6 +259,15 @@ class ExportRun:
         """The export cannot go on: settle what is left as failed; the error to raise."""
         self.scheduler.abandon(f"the export stopped: {fatal.reason}")
         return ExportError(f"export stopped early: {fatal.reason}", report=self._final_report())
+
+    def interrupted(self) -> None:
+        """The export was aborted (a second Ctrl-C, task cancellation, a bug): every row read
+        and not settled becomes failed, so :attr:`SegmentExporter.report` still adds up."""
+        reason = "the export was interrupted before ActiveCampaign confirmed this row"
+        if not self.source_done:
+            self.source_done = True
+            self.tally.settle(self.planner.close() or (), "failed", reason)
+        self.scheduler.abandon(reason)
 
     def _final_report(self) -> ExportReport:
         report = self.report()

@@ -12,7 +12,9 @@ Rules:
   between (first poll ``first_poll`` seconds after submission, since ``/import/info`` answers
   ``status: false`` for about a second, then every ``poll_interval`` seconds, growing).
 - At most ``max_in_flight`` batches are submitted and unsettled at once: no more input is read
-  until one settles, so memory stays bounded.
+  until one settles, so memory stays bounded. Submits and polls may run concurrently in the
+  driver; a polled batch is claimed (not polled again) until its answer is settled, and
+  every answer is applied here, in the driver's one loop.
 - A 400 naming contacts (``failureReasons[].contact`` = index in the batch) rejects those rows
   with ActiveCampaign's reason and resubmits the rest.
 - A batch that ends ``failed`` or ``interrupted`` is resubmitted up to ``max_resubmits`` times,
@@ -26,17 +28,31 @@ Rules:
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
+from .._core._operations import Operation, bulk_import, import_info
 from .._exceptions import APIError, APIStatusError, RateLimitError
 from .._models import BulkImportInfo, BulkImportStatus
 from ._pipeline import Batch, PlannedContact
 from ._report import RowError, RowErrorKind
 
-__all__ = ["Fatal", "InFlight", "Input", "Poll", "Scheduler", "Stop", "Submit", "Tally", "Wait"]
+__all__ = [
+    "Fatal",
+    "InFlight",
+    "Input",
+    "Poll",
+    "Scheduler",
+    "Stop",
+    "Submit",
+    "Tally",
+    "Wait",
+    "operation",
+]
 
 
 @attrs.define
@@ -132,6 +148,14 @@ def _contact_indexes(error: APIStatusError, batch_size: int) -> dict[int, str] |
     return named or None
 
 
+def operation(action: Submit | Poll) -> Operation[Any]:
+    """The API call an action makes: the bulk import, or the batch's status."""
+    if isinstance(action, Submit):
+        batch = action.batch
+        return bulk_import(batch.body(), contact_count=len(batch))
+    return import_info(action.flight.batch_id)
+
+
 @attrs.define
 class Scheduler:
     """The state of one bulk export's sending. See the module docstring for the rules."""
@@ -146,6 +170,7 @@ class Scheduler:
     max_consecutive_failures: int = 3
     tally: Tally = attrs.field(factory=Tally)
     pending: deque[Submit] = attrs.field(factory=deque)
+    submitting: list[Submit] = attrs.field(factory=list)
     in_flight: deque[InFlight] = attrs.field(factory=deque)
     input_done: bool = False
     stopping: bool = False
@@ -153,12 +178,15 @@ class Scheduler:
 
     # --- what to do next --------------------------------------------------------------------
 
+    def _unsettled(self) -> int:
+        return len(self.in_flight) + len(self.submitting)
+
     def wants_input(self) -> bool:
         return (
             not self.input_done
             and not self.stopping
             and not self.pending
-            and len(self.in_flight) < self.max_in_flight
+            and self._unsettled() < self.max_in_flight
         )
 
     def next_action(
@@ -167,18 +195,21 @@ class Scheduler:
         """The next thing to do. ``bulk_wait``: seconds until the bulk budget has a slot."""
         due = self._due_poll(now)
         can_submit = (
-            bool(self.pending) and not self.stopping and len(self.in_flight) < self.max_in_flight
+            bool(self.pending) and not self.stopping and self._unsettled() < self.max_in_flight
         )
         # Submitting keeps the bulk budget busy; a due poll goes first only while the bulk slot
         # is not free yet anyway.
         if can_submit and (due is None or bulk_wait <= 0.0):
-            return self.pending.popleft()
+            action = self.pending.popleft()
+            self.submitting.append(action)
+            return action
         if due is not None:
+            due.next_poll = math.inf  # claimed until its answer is settled
             return Poll(due)
         if self.wants_input():
             return Input()
-        if self.in_flight:
-            soonest = min(f.next_poll for f in self.in_flight)
+        if self.in_flight or self.submitting:
+            soonest = min((f.next_poll for f in self.in_flight), default=math.inf)
             return Wait(max(0.0, soonest - now))
         # Nothing in flight and nothing to read: done (batches still pending only when
         # stopping; the driver settles them as not sent).
@@ -196,7 +227,25 @@ class Scheduler:
     def add(self, batch: Batch) -> None:
         self.pending.append(Submit(batch))
 
+    def settle(self, action: Submit | Poll, outcome: object, now: float) -> None:
+        """Apply what a submit or poll gave: its result, or the :class:`APIError` it raised."""
+        if isinstance(action, Submit):
+            if isinstance(outcome, APIError):
+                self.submit_failed(action, outcome)
+            else:
+                self.submitted(action, str(outcome), now)
+        elif isinstance(outcome, APIError):
+            self.poll_failed(action.flight, outcome, now)
+        else:
+            assert isinstance(outcome, BulkImportInfo)
+            self.polled(action.flight, outcome, now)
+
+    def _unclaim(self, action: Submit) -> None:
+        if action in self.submitting:
+            self.submitting.remove(action)
+
     def submitted(self, action: Submit, batch_id: str, now: float) -> None:
+        self._unclaim(action)
         self._consecutive_failures = 0
         self.in_flight.append(
             InFlight(action.batch, batch_id, now, now + self.first_poll, action.resubmits)
@@ -204,6 +253,7 @@ class Scheduler:
 
     def submit_failed(self, action: Submit, error: APIError) -> None:
         """The client gave up submitting ``action`` (retries spent, or a refusal)."""
+        self._unclaim(action)
         batch = action.batch
         if isinstance(error, APIStatusError) and error.status_code in (401, 403):
             self._requeue_front(action)
@@ -313,6 +363,12 @@ class Scheduler:
         """Settle every row not yet settled as failed (the export is ending early)."""
         while self.pending:
             self.tally.settle(self.pending.popleft().batch, "failed", reason)
+        while self.submitting:
+            self.tally.settle(
+                self.submitting.pop().batch,
+                "failed",
+                f"{reason} (its submission was not confirmed)",
+            )
         while self.in_flight:
             flight = self.in_flight.popleft()
             self.tally.settle(
