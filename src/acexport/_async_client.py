@@ -62,12 +62,12 @@ class AsyncActiveCampaign(BaseClient):
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.AsyncClient(timeout=timeout)
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
-        self.users = AsyncUsers(self)
-        self.lists = AsyncLists(self)
-        self.contacts = AsyncContacts(self)
-        self.fields = AsyncFields(self)
-        self.tags = AsyncTags(self)
-        self.imports = AsyncImports(self)
+        self.users: AsyncUsers = AsyncUsers(self)
+        self.lists: AsyncLists = AsyncLists(self)
+        self.contacts: AsyncContacts = AsyncContacts(self)
+        self.fields: AsyncFields = AsyncFields(self)
+        self.tags: AsyncTags = AsyncTags(self)
+        self.imports: AsyncImports = AsyncImports(self)
 
     async def _call(self, op: ops.Operation[T], on_send: Callable[[], None] | None = None) -> T:
         steps = self._steps(op, on_send)

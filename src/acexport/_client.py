@@ -39,8 +39,11 @@ class ActiveCampaign(BaseClient):
     key shown there. Both default to ``ACTIVECAMPAIGN_API_URL`` / ``ACTIVECAMPAIGN_API_KEY``.
 
     Every call shares the client's rate limits (``requests_per_second``, default 5, the
-    account's limit; ``bulk_imports_per_minute``, default 100) and is retried on 429, 5xx and
-    connection failures, at most ``max_retries`` times and ``max_retry_wait`` seconds in all.
+    account's limit; ``bulk_imports_per_minute``, default 100). Calls are retried on 429 and
+    bulk import's 400 "Rate limit exceeded." (after ``Retry-After``), on 500, 502, 503 and 504,
+    on connections that could not be opened, and, for idempotent calls only, on resets,
+    timeouts and 2xx bodies that are not JSON: at most ``max_retries`` times and
+    ``max_retry_wait`` seconds of waiting in all. Never on 400, 401, 403, 404 or 422.
     Safe to share between threads. Use it as a context manager, or call :meth:`close`.
     """
 
@@ -68,12 +71,12 @@ class ActiveCampaign(BaseClient):
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
         self._sleep: Callable[[float], None] = time.sleep
-        self.users = Users(self)
-        self.lists = Lists(self)
-        self.contacts = Contacts(self)
-        self.fields = Fields(self)
-        self.tags = Tags(self)
-        self.imports = Imports(self)
+        self.users: Users = Users(self)
+        self.lists: Lists = Lists(self)
+        self.contacts: Contacts = Contacts(self)
+        self.fields: Fields = Fields(self)
+        self.tags: Tags = Tags(self)
+        self.imports: Imports = Imports(self)
 
     def _call(self, op: ops.Operation[T], on_send: Callable[[], None] | None = None) -> T:
         steps = self._steps(op, on_send)

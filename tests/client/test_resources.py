@@ -9,6 +9,7 @@ from acexport import (
     AsyncActiveCampaign,
     BulkContact,
     BulkImportStatus,
+    ConfigError,
     ListStatus,
     NotFoundError,
     UnprocessableEntityError,
@@ -127,7 +128,7 @@ def test_bulk_import_refuses_oversized_batches_before_sending(
     client: ActiveCampaign, fake: FakeActiveCampaign
 ) -> None:
     before = fake.stats.requests
-    with pytest.raises(ValueError, match="250"):
+    with pytest.raises(ConfigError, match="250"):
         client.imports.bulk([BulkContact(f"x{i}@example.com") for i in range(251)])
     assert fake.stats.requests == before
 

@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from acexport import BulkContact, BulkImportStatus, ContactList, ListStatus
+from acexport import (
+    BulkContact,
+    BulkImportStatus,
+    ConfigError,
+    ContactList,
+    ListStatus,
+    ResponseValidationError,
+)
 from acexport._core import _operations as ops
 
 
@@ -64,7 +71,7 @@ def test_id_paging_that_does_not_advance_is_an_error() -> None:
     pager = ops.contacts_pager(None, None)
     first = pager.first()
     page = first.parse({"contacts": [{"id": "0", "email": "a@x.co"}] * 100})
-    with pytest.raises(ValueError, match="did not advance"):
+    with pytest.raises(ResponseValidationError, match="did not advance"):
         pager.next(first, page)
 
 
@@ -106,9 +113,9 @@ def test_bulk_body_shape() -> None:
 
 def test_bulk_limits_are_checked_before_sending() -> None:
     ops.check_bulk_limits(250, 399_999)
-    with pytest.raises(ValueError, match="1 to 250"):
+    with pytest.raises(ConfigError, match="1 to 250"):
         ops.check_bulk_limits(251, 10)
-    with pytest.raises(ValueError, match="399,999"):
+    with pytest.raises(ConfigError, match="399,999"):
         ops.check_bulk_limits(2, 400_000)
 
 

@@ -61,7 +61,9 @@ def _adds_up(r: ExportReport) -> None:
 
 
 def _client(url: str, **kw: Any) -> ActiveCampaign:
-    return ActiveCampaign(url, KEY, requests_per_second=RPS, bulk_imports_per_minute=BULK_PER_MINUTE, **kw)
+    return ActiveCampaign(
+        url, KEY, requests_per_second=RPS, bulk_imports_per_minute=BULK_PER_MINUTE, **kw
+    )
 
 
 def test_sync_client_over_a_socket(server: FakeServer, fake: FakeActiveCampaign) -> None:
@@ -104,8 +106,12 @@ async def test_async_export_with_faults(server: FakeServer, fake: FakeActiveCamp
     fake.faults.queue("html", path="/api/3/import/info")
     fake.faults.queue(429, path="/api/3/import/info")
     fake.reject_emails({"p10@example.com"})
-    async with AsyncActiveCampaign(server.url, KEY, requests_per_second=RPS, bulk_imports_per_minute=BULK_PER_MINUTE) as client:
-        report = await AsyncSegmentExporter(client, 1, MAPPING, poll_interval=0.05).export(_rows(800))
+    async with AsyncActiveCampaign(
+        server.url, KEY, requests_per_second=RPS, bulk_imports_per_minute=BULK_PER_MINUTE
+    ) as client:
+        report = await AsyncSegmentExporter(client, 1, MAPPING, poll_interval=0.05).export(
+            _rows(800)
+        )
     _adds_up(report)
     assert (report.exported, report.rejected) == (799, 1)
     assert report.errors[0].index == 10
@@ -115,5 +121,8 @@ async def test_async_export_with_faults(server: FakeServer, fake: FakeActiveCamp
 
 
 def test_connection_refused_is_an_api_connection_error() -> None:
-    with ActiveCampaign("http://127.0.0.1:9", KEY, max_retries=1, max_retry_wait=0.5) as client, pytest.raises(APIConnectionError):
+    with (
+        ActiveCampaign("http://127.0.0.1:9", KEY, max_retries=1, max_retry_wait=0.5) as client,
+        pytest.raises(APIConnectionError),
+    ):
         client.users.me()

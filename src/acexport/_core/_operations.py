@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from .._exceptions import ConfigError, ResponseValidationError
 from .._models import (
     BulkContact,
     BulkImportInfo,
@@ -115,7 +116,13 @@ class Pager(Generic[T]):
         if self.by_id:
             last = int(getattr(page.items[-1], "id"))  # noqa: B009 - T has an id
             if last <= int(sent.get("id_greater", "0")):
-                raise ValueError("id_greater paging did not advance; the server ignored it")
+                raise ResponseValidationError(
+                    "id_greater paging did not advance: the server ignored it",
+                    method=op.method,
+                    url=self.path,
+                    status_code=200,
+                    body="",
+                )
             return self._op(offset=0, after_id=last)
         offset = int(sent["offset"]) + len(page.items)
         if page.total is not None and offset >= page.total:
@@ -314,13 +321,13 @@ BULK_MAX_BYTES = 399_999  # "must be less than 400K bytes (399,999 bytes or less
 
 
 def check_bulk_limits(contact_count: int, body_bytes: int) -> None:
-    """Refuse, before sending, a bulk import ActiveCampaign would refuse whole."""
+    """Refuse, before sending, a bulk import ActiveCampaign would refuse whole (ConfigError)."""
     if not 1 <= contact_count <= BULK_MAX_CONTACTS:
-        raise ValueError(
+        raise ConfigError(
             f"a bulk import takes 1 to {BULK_MAX_CONTACTS} contacts, not {contact_count}"
         )
     if body_bytes > BULK_MAX_BYTES:
-        raise ValueError(
+        raise ConfigError(
             f"the bulk import body is {body_bytes:,} bytes; ActiveCampaign takes at most "
             f"{BULK_MAX_BYTES:,}: send fewer contacts per call"
         )

@@ -156,7 +156,7 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
         source = iter(profiles)
         try:
             first = self._read_batch(run, source)
-            small = None if opts.dry_run else small_export(first, run.source_done)
+            small = small_export(first, run)
             if small is not None:
                 self._send_small(run, small)
             else:
@@ -315,7 +315,7 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
         source = _aiter(profiles)
         try:
             first = await self._read_batch(run, source)
-            small = None if opts.dry_run else small_export(first, run.source_done)
+            small = small_export(first, run)
             if small is not None:
                 await self._send_small(run, small)
             else:

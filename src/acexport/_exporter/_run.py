@@ -290,8 +290,14 @@ def membership_allows_subscribe(statuses: Iterable[int]) -> bool:
     return not any(True for _ in statuses)
 
 
-def small_export(batch: Batch | None, source_done: bool) -> list[PlannedContact] | None:
-    """The contacts to send one by one, when the whole export is under :data:`SMALL_EXPORT`."""
-    if batch is not None and source_done and len(batch) < SMALL_EXPORT:
+def small_export(batch: Batch | None, run: ExportRun) -> list[PlannedContact] | None:
+    """The contacts to send one by one, when the whole export is under :data:`SMALL_EXPORT`.
+
+    Not in a dry run, and not when reading failed: then, as on the bulk path, nothing read
+    after the last submission is sent.
+    """
+    if run.options.dry_run or run.read_error is not None or not run.source_done:
+        return None
+    if batch is not None and len(batch) < SMALL_EXPORT:
         return list(batch)
     return None

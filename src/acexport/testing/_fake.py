@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
 
 import httpx
 
+from .._async_client import AsyncActiveCampaign
+from .._client import ActiveCampaign
 from ._api import Counters, Engine, Reply
+from ._clock import VirtualClock
 from ._faults import Faults
 from ._server import FakeServer
 from ._state import FakeBatch, FakeContact, FakeStats, _Field, _List, perstag_for, slug
@@ -309,6 +313,40 @@ class FakeActiveCampaign:
         real-clock ``latency`` or ``"slow"`` fault blocks the loop while it sleeps).
         """
         return httpx.MockTransport(self.handler)
+
+    def client(self, **options: Any) -> ActiveCampaign:
+        """An :class:`~acexport.ActiveCampaign` wired to this fake through :meth:`transport`.
+
+        It uses the fake's key and, when the fake runs on a :class:`VirtualClock`, that clock
+        for its rate limits and waits: retries, throttling and batch polling then take no
+        real time. ``options`` go to the client (``max_retries=``, ``requests_per_second=``
+        ...). Close it (``with fake.client() as client:``) when done.
+        """
+        client = ActiveCampaign(
+            "https://fake.api-us1.com",
+            self.api_key,
+            http_client=httpx.Client(transport=self.transport()),
+            **options,
+        )
+        client._owns_http = True  # closing the client closes the transport it was given here
+        client._set_clock(self._clock)
+        if isinstance(self._clock, VirtualClock):
+            client._sleep = self._clock.sleep
+        return client
+
+    def async_client(self, **options: Any) -> AsyncActiveCampaign:
+        """The :class:`~acexport.AsyncActiveCampaign` twin of :meth:`client`."""
+        client = AsyncActiveCampaign(
+            "https://fake.api-us1.com",
+            self.api_key,
+            http_client=httpx.AsyncClient(transport=self.transport()),
+            **options,
+        )
+        client._owns_http = True
+        client._set_clock(self._clock)
+        if isinstance(self._clock, VirtualClock):
+            client._sleep = self._clock.asleep
+        return client
 
     def serve(self) -> FakeServer:
         """Start serving on ``127.0.0.1`` (ephemeral port) and return the running server.
