@@ -236,7 +236,7 @@ class FakeActiveCampaign:
         with self._lock:
             self._settled_now()
             store = self._engine.store
-            return [store.snapshot(store.contacts[cid]) for cid in sorted(store.contacts)]
+            return store.snapshots(store.contacts[cid] for cid in sorted(store.contacts))
 
     @property
     def batches(self) -> dict[str, FakeBatch]:

@@ -435,27 +435,36 @@ class Store:
     # snapshots and JSON -------------------------------------------------------------------
 
     def snapshot(self, contact: _Contact) -> FakeContact:
-        cid = contact.id
-        return FakeContact(
-            id=cid,
-            email=contact.email,
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            phone=contact.phone,
-            fields={
-                key[1]: self.field_values[fid].value
-                for key, fid in self.field_value_index.items()
-                if key[0] == cid
-            },
-            tags=frozenset(
-                self.tags[key[1]].name for key in self.contact_tag_index if key[0] == cid
-            ),
-            lists={
-                key[1]: self.contact_lists[mid].status
-                for key, mid in self.contact_list_index.items()
-                if key[0] == cid
-            },
-        )
+        return self.snapshots([contact])[0]
+
+    def snapshots(self, contacts: Iterable[_Contact]) -> list[FakeContact]:
+        """Snapshots of ``contacts``, reading each index once (not once per contact)."""
+        wanted = {c.id: c for c in contacts}
+        fields: dict[int, dict[int, str]] = {cid: {} for cid in wanted}
+        tags: dict[int, set[str]] = {cid: set() for cid in wanted}
+        lists: dict[int, dict[int, int]] = {cid: {} for cid in wanted}
+        for (cid, field_id), fid in self.field_value_index.items():
+            if cid in wanted:
+                fields[cid][field_id] = self.field_values[fid].value
+        for cid, tag_id in self.contact_tag_index:
+            if cid in wanted:
+                tags[cid].add(self.tags[tag_id].name)
+        for (cid, list_id), mid in self.contact_list_index.items():
+            if cid in wanted:
+                lists[cid][list_id] = self.contact_lists[mid].status
+        return [
+            FakeContact(
+                id=cid,
+                email=c.email,
+                first_name=c.first_name,
+                last_name=c.last_name,
+                phone=c.phone,
+                fields=fields[cid],
+                tags=frozenset(tags[cid]),
+                lists=lists[cid],
+            )
+            for cid, c in wanted.items()
+        ]
 
     def contact_json(self, contact: _Contact) -> dict[str, Any]:
         digest = hashlib.md5(contact.email.lower().encode(), usedforsecurity=False).hexdigest()
