@@ -35,6 +35,7 @@ from ._run import (
     ExportRun,
     check_list,
     membership_allows_subscribe,
+    poll_rate,
     small_export,
 )
 from ._schedule import Fatal, Input, Poll, Submit, Wait, operation
@@ -149,7 +150,12 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
         client._call(ops.users_me(), count)
         check_list(client._call(ops.get_list(opts.list_id), count), opts.list_id)
         fields = list(client._pages(ops.fields_pager(), count)) if opts.mapping.fields else []
-        run = ExportRun(opts, opts.planner(fields), opts.scheduler(), started, client._clock)
+        limits = client._config
+        scheduler = opts.scheduler(
+            poll_rate(limits.requests_per_second, limits.bulk_imports_per_minute),
+            limits.bulk_imports_per_minute,
+        )
+        run = ExportRun(opts, opts.planner(fields), scheduler, started, client._clock)
         run.requests = run._base_requests = requests
         self._run = run
         logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
@@ -308,7 +314,12 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
             if opts.mapping.fields
             else []
         )
-        run = ExportRun(opts, opts.planner(fields), opts.scheduler(), started, client._clock)
+        limits = client._config
+        scheduler = opts.scheduler(
+            poll_rate(limits.requests_per_second, limits.bulk_imports_per_minute),
+            limits.bulk_imports_per_minute,
+        )
+        run = ExportRun(opts, opts.planner(fields), scheduler, started, client._clock)
         run.requests = run._base_requests = requests
         self._run = run
         logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")

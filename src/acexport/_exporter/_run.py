@@ -92,14 +92,28 @@ class ExportOptions:
             exclude_automations=self.exclude_automations,
         )
 
-    def scheduler(self) -> Scheduler:
+    def scheduler(
+        self, poll_rate: float | None = None, bulk_per_minute: float | None = None
+    ) -> Scheduler:
         return Scheduler(
+            poll_rate=poll_rate,
+            # dispatch a submission this early before its bulk slot (half a slot, at most 0.1 s)
+            submit_lead=min(0.1, 30.0 / bulk_per_minute) if bulk_per_minute else 0.1,
             max_in_flight=self.max_in_flight,
             poll_interval=self.poll_interval,
             max_poll_interval=max(self.poll_interval, 15.0),
             settle_timeout=self.settle_timeout,
             max_resubmits=self.max_resubmits,
         )
+
+
+def poll_rate(requests_per_second: float | None, bulk_per_minute: float | None) -> float | None:
+    """Polls a second an export may make: 80% of the request budget that submissions (one
+    general request per bulk import) leave free, and at least a fifth of the budget."""
+    if not requests_per_second:
+        return None
+    spare = requests_per_second - (bulk_per_minute or 0.0) / 60.0
+    return max(0.2 * requests_per_second, 0.8 * spare)
 
 
 @attrs.define(eq=False)

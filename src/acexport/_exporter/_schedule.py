@@ -11,6 +11,9 @@ Rules:
 - A batch is submitted as soon as the bulk-import budget allows; earlier batches are polled in
   between (first poll ``first_poll`` seconds after submission, since ``/import/info`` answers
   ``status: false`` for about a second, then every ``poll_interval`` seconds, growing).
+- Polls are capped at ``poll_rate`` a second, the part of the account's request budget that
+  submissions do not need: when ActiveCampaign is slow and many batches wait, each is polled
+  less often instead of polls crowding out submissions.
 - At most ``max_in_flight`` batches are submitted and unsettled at once: no more input is read
   until one settles, so memory stays bounded. Submits and polls may run concurrently in the
   driver; a polled batch is claimed (not polled again) until its answer is settled, and
@@ -87,6 +90,10 @@ class InFlight:
     resubmits: int
     polls: int = 0
     poll_errors: int = 0
+
+
+_TOLERANCE = 1e-6
+_MAX_SUBMITTING = 2
 
 
 @attrs.frozen
@@ -168,6 +175,8 @@ class Scheduler:
     settle_timeout: float = 3600.0
     max_poll_errors: int = 5
     max_consecutive_failures: int = 3
+    poll_rate: float | None = None
+    submit_lead: float = 0.05
     tally: Tally = attrs.field(factory=Tally)
     pending: deque[Submit] = attrs.field(factory=deque)
     submitting: list[Submit] = attrs.field(factory=list)
@@ -175,6 +184,7 @@ class Scheduler:
     input_done: bool = False
     stopping: bool = False
     _consecutive_failures: int = 0
+    _poll_slot: float = -math.inf
 
     # --- what to do next --------------------------------------------------------------------
 
@@ -193,24 +203,38 @@ class Scheduler:
         self, now: float, *, bulk_wait: float = 0.0
     ) -> Submit | Poll | Wait | Input | Stop:
         """The next thing to do. ``bulk_wait``: seconds until the bulk budget has a slot."""
-        due = self._due_poll(now)
+        # Deadlines within a microsecond count as reached: a float clock does not advance by
+        # 1e-17, so waiting for such a remainder would never end.
+        soon = now + _TOLERANCE
+        due = self._due_poll(soon) if soon >= self._poll_slot else None
         can_submit = (
-            bool(self.pending) and not self.stopping and self._unsettled() < self.max_in_flight
+            bool(self.pending)
+            and not self.stopping
+            and self._unsettled() < self.max_in_flight
+            # Two submissions may overlap (enough when a request takes up to two bulk slots);
+            # more would only wait in the rate limiter, holding workers that polls need.
+            and len(self.submitting) < _MAX_SUBMITTING
         )
-        # Submitting keeps the bulk budget busy; a due poll goes first only while the bulk slot
-        # is not free yet anyway.
-        if can_submit and (due is None or bulk_wait <= 0.0):
+        # Submit when the bulk slot is (nearly) free, so a submission never holds a request
+        # slot waiting; use the gap before it for polls, then wait for it.
+        if can_submit and bulk_wait <= self.submit_lead + _TOLERANCE:
             action = self.pending.popleft()
             self.submitting.append(action)
             return action
         if due is not None:
             due.next_poll = math.inf  # claimed until its answer is settled
+            if self.poll_rate:
+                self._poll_slot = max(now, self._poll_slot) + 1.0 / self.poll_rate
             return Poll(due)
+        next_poll = max(
+            self._poll_slot, min((f.next_poll for f in self.in_flight), default=math.inf)
+        )
+        if can_submit:
+            return Wait(max(0.0, min(bulk_wait - self.submit_lead, next_poll - now)))
         if self.wants_input():
             return Input()
         if self.in_flight or self.submitting:
-            soonest = min((f.next_poll for f in self.in_flight), default=math.inf)
-            return Wait(max(0.0, soonest - now))
+            return Wait(max(0.0, next_poll - now))
         # Nothing in flight and nothing to read: done (batches still pending only when
         # stopping; the driver settles them as not sent).
         return Stop()
