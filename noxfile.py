@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
+import sys
 
 import nox
 
@@ -14,6 +17,31 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 TEST_DEPS = nox.project.dependency_groups(PYPROJECT, "test")
 ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _expose_pyenv_interpreters() -> None:
+    """Where pyenv manages Python, make every installed 3.10-3.13 runnable as ``pythonX.Y``.
+
+    pyenv puts a shim for each installed version on PATH but runs only the active ones; this
+    activates the others for nox's child processes (nothing changes without pyenv, or when
+    PYENV_VERSION is already set).
+    """
+    pyenv = shutil.which("pyenv")
+    if pyenv is None or os.environ.get("PYENV_VERSION"):
+        return
+    try:
+        active = subprocess.run(
+            [pyenv, "version-name"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+        installed = subprocess.run(
+            [pyenv, "versions", "--bare"], capture_output=True, text=True, timeout=30
+        ).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    wanted = [v for v in installed if re.fullmatch(r"3\.1[0-3]\.\d+", v)]
+    versions = [v for v in [*active.split(":"), *wanted] if v and v != "system"]
+    if versions:
+        os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys(versions))
 
 
 def _usable(version: str) -> bool:
@@ -27,8 +55,16 @@ def _usable(version: str) -> bool:
         return False
 
 
+_expose_pyenv_interpreters()
 # Every supported interpreter this machine can run; with none of them, the one running nox.
 PYTHONS = [v for v in ALL_PYTHONS if _usable(v)] or None
+if sys.argv and "tests" in " ".join(sys.argv):
+    _missing = [v for v in ALL_PYTHONS if v not in (PYTHONS or [])]
+    print(
+        f"nox: tests on Python {', '.join(PYTHONS or ['(the one running nox)'])}"
+        + (f"; not found here: {', '.join(_missing)}" if _missing else ""),
+        file=sys.stderr,
+    )
 
 
 @nox.session(python=PYTHONS)

@@ -6,6 +6,8 @@ streams any iterable of profiles onto a list and accounts for every one of them.
 
 from __future__ import annotations
 
+import logging
+
 from ._async_client import AsyncActiveCampaign
 from ._client import ActiveCampaign
 from ._exceptions import (
@@ -41,6 +43,10 @@ from ._models import (
     User,
 )
 from ._version import __version__
+
+# A library logs, the application decides where it goes: without this, Python's last-resort
+# handler would print acexport's warnings to stderr next to the exceptions that carry them.
+logging.getLogger("acexport").addHandler(logging.NullHandler())
 
 __all__ = [
     "ACExportError",

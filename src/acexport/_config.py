@@ -53,7 +53,8 @@ def normalize_api_url(value: str) -> str:
     if url.scheme == "http" and not _is_loopback(url.host):
         raise ConfigError(
             f"refusing plain http:// to {url.host}: the API key would cross the network in clear "
-            "text. Use https:// (http:// is only allowed for localhost and 127.0.0.1 test servers)"
+            "text. Use https:// (http:// is only allowed for loopback test servers: localhost, "
+            "127.0.0.0/8, ::1)"
         )
     path = url.path.rstrip("/")
     if path.endswith("/api/3"):

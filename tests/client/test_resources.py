@@ -163,3 +163,18 @@ async def test_async_resources(
         await aclient.lists.get(404)
     await aclient.contacts.delete(contact.id)
     assert await aclient.contacts.find_by_email("zed@example.com") is None
+
+
+def test_client_takes_field_ids_and_statuses_with_clear_errors(client: ActiveCampaign) -> None:
+    with pytest.raises(ConfigError, match=r"client\.fields\.list\(\)"):
+        client.contacts.sync("g@example.com", fields={"TIER": "x"})  # type: ignore[dict-item]
+    with pytest.raises(ConfigError, match="ListStatus"):
+        client.contacts.update_list_status(1, 1, "active")  # type: ignore[arg-type]
+    assert (
+        client.contacts.update_list_status(
+            client.contacts.sync("h@example.com").id,
+            1,
+            1,  # type: ignore[arg-type]
+        ).status
+        is ListStatus.ACTIVE
+    )

@@ -334,3 +334,54 @@ async def test_async_iterable_that_raises(aclient: AsyncActiveCampaign) -> None:
         await AsyncSegmentExporter(aclient, 1, MAPPING).export(broken())
     _adds_up(info.value.report)
     assert info.value.report.received == 30
+
+
+# --- usage errors and edges found in review ------------------------------------------------
+
+
+def test_the_iterables_exception_is_the_cause(client: ActiveCampaign) -> None:
+    def broken() -> Iterator[dict[str, Any]]:
+        yield _profiles(1)[0]
+        raise RuntimeError("db went away")
+
+    with pytest.raises(ExportError) as info:
+        SegmentExporter(client, 1, MAPPING).export(broken())
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert str(info.value.__cause__) == "db went away"
+
+
+def test_a_cancel_set_before_the_export_reads_nothing(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    report = _export(client, _profiles(50), cancel=cancel)
+    assert (report.received, report.cancelled) == (0, True)
+    assert fake.contacts == []
+
+
+@pytest.mark.anyio
+async def test_the_wrong_client_type_is_refused_at_once(
+    client: ActiveCampaign, aclient: AsyncActiveCampaign
+) -> None:
+    with pytest.raises(ConfigError, match="AsyncSegmentExporter with AsyncActiveCampaign"):
+        SegmentExporter(aclient, 1, MAPPING)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="SegmentExporter with ActiveCampaign"):
+        AsyncSegmentExporter(client, 1, MAPPING)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("single", [{"Email": "a@example.com"}, "ab", b"ab"])
+def test_a_single_profile_is_not_taken_for_a_segment(client: ActiveCampaign, single: Any) -> None:
+    with pytest.raises(ConfigError, match="iterable of profiles"):
+        SegmentExporter(client, 1, MAPPING).export(single)
+
+
+def test_field_mapping_fields_are_read_only() -> None:
+    with pytest.raises(TypeError):
+        MAPPING.fields["X"] = "Y"  # type: ignore[index]
+
+
+def test_exporter_repr_names_the_list_not_the_key(client: ActiveCampaign) -> None:
+    text = repr(SegmentExporter(client, 1, MAPPING))
+    assert "list_id=1" in text
+    assert "KEY" not in text

@@ -384,10 +384,13 @@ def test_cancel_event_mid_export(
     # What was in flight settled. Failed rows are only: a batch that ended interrupted (not
     # resubmitted once cancelled), and rows read but not yet submitted when the cancel came
     # (at most the batch read ahead plus the partial one).
+    # Depending on timing, the interrupted batch either settles before the cancel (it is
+    # resubmitted: exported, or cut short by the cancel, saying so) or after it (failed).
     interrupted = [e for e in report.errors if "ended interrupted" in e.reason]
-    unsent = [e for e in report.errors if "cancelled before it was sent" in e.reason]
-    assert len(interrupted) + len(unsent) == len(report.errors) == report.failed
-    assert len(interrupted) == (250 if faulty else 0)
+    unsent = [e for e in report.errors if e not in interrupted]
+    assert all("cancelled before it was sent" in e.reason for e in unsent), unsent[:3]
+    assert len(report.errors) == report.failed
+    assert len(interrupted) in ((0, 250) if faulty else (0,))
     assert len(unsent) < 2 * 250
     assert report.exported == report.received - report.failed
     assert report.exported <= len(fake.contacts) <= report.received

@@ -201,10 +201,30 @@ def sync_contact(
         if value is not None:
             contact[key] = value
     if fields:
-        contact["fieldValues"] = [{"field": str(int(k)), "value": v} for k, v in fields.items()]
+        contact["fieldValues"] = [
+            {"field": str(_field_id(k)), "value": v} for k, v in fields.items()
+        ]
     return Operation(
         "POST", "/contact/sync", _one("contact", Contact), body=_json({"contact": contact})
     )
+
+
+def _field_id(key: object) -> int:
+    if isinstance(key, int) and not isinstance(key, bool) and key > 0:
+        return key
+    raise ConfigError(
+        f"custom field {key!r}: the client takes custom field ids (ints); find them with "
+        "client.fields.list() (SegmentExporter's FieldMapping also accepts perstags and titles)"
+    )
+
+
+def _list_status(status: object) -> int:
+    try:
+        return int(ListStatus(status))  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"status must be a ListStatus (ACTIVE, UNSUBSCRIBED, ...), not {status!r}"
+        ) from None
 
 
 def get_contact(contact_id: int) -> Operation[Contact]:
@@ -247,7 +267,11 @@ def update_list_status(
     """``POST /contactLists``. Setting ACTIVE re-subscribes someone who unsubscribed: the
     exporter checks the current status first; callers of this method decide for themselves."""
     body = {
-        "contactList": {"list": int(list_id), "contact": int(contact_id), "status": int(status)}
+        "contactList": {
+            "list": int(list_id),
+            "contact": int(contact_id),
+            "status": _list_status(status),
+        }
     }
     return Operation("POST", "/contactLists", _one("contactList", ListMembership), body=_json(body))
 
@@ -294,7 +318,7 @@ def bulk_contact_json(contact: BulkContact, *, exclude_automations: bool) -> dic
         if value is not None:
             out[key] = value
     if contact.fields:
-        out["fields"] = [{"id": int(k), "value": v} for k, v in contact.fields.items()]
+        out["fields"] = [{"id": _field_id(k), "value": v} for k, v in contact.fields.items()]
     if contact.tags:
         out["tags"] = list(contact.tags)
     if contact.subscribe:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -24,7 +32,7 @@ from .._async_client import AsyncActiveCampaign
 from .._base import BaseClient
 from .._client import ActiveCampaign
 from .._core import _operations as ops
-from .._exceptions import APIError, APIStatusError
+from .._exceptions import APIError, APIStatusError, ConfigError
 from .._models import ListStatus
 from ._mapping import FieldMapping
 from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact
@@ -87,6 +95,19 @@ class _Exporter(Generic[ClientT]):
         concurrency: int = 4,
         cancel: CancelToken | None = None,
     ) -> None:
+        expected = self._client_type()
+        if not isinstance(client, expected):
+            raise ConfigError(
+                f"{type(self).__name__} takes an {expected.__name__}, not "
+                f"{type(client).__name__}"
+                + (
+                    ": use AsyncSegmentExporter with AsyncActiveCampaign"
+                    if isinstance(client, AsyncActiveCampaign)
+                    else ": use SegmentExporter with ActiveCampaign"
+                    if isinstance(client, ActiveCampaign)
+                    else ""
+                )
+            )
         self._client: ClientT = client
         self._options = _options(
             list_id,
@@ -105,10 +126,29 @@ class _Exporter(Generic[ClientT]):
         )
         self._run: ExportRun | None = None
 
+    @classmethod
+    def _client_type(cls) -> type[BaseClient]:
+        return BaseClient
+
     @property
     def report(self) -> ExportReport | None:
         """The latest export's report so far (also after it was interrupted), or None."""
         return self._run.report() if self._run is not None else None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self._client!r}, list_id={self._options.list_id}, "
+            f"mapping={self._options.mapping!r})"
+        )
+
+
+def _check_profiles(profiles: object) -> None:
+    """A single profile (a dict, a string) passed where an iterable of them belongs."""
+    if isinstance(profiles, (str, bytes, Mapping)):
+        raise ConfigError(
+            f"export() takes an iterable of profiles, not a single {type(profiles).__name__}: "
+            "pass a list of them (e.g. [profile])"
+        )
 
 
 class SegmentExporter(_Exporter[ActiveCampaign]):
@@ -137,8 +177,13 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
 
     _client: ActiveCampaign
 
+    @classmethod
+    def _client_type(cls) -> type[BaseClient]:
+        return ActiveCampaign
+
     def export(self, profiles: Iterable[Any]) -> ExportReport:
         """Export ``profiles`` and return the report. See the class docstring."""
+        _check_profiles(profiles)
         client, opts = self._client, self._options
         started = client._clock()
         requests = 0
@@ -178,6 +223,8 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
     # --- reading ------------------------------------------------------------------------------
 
     def _read_batch(self, run: ExportRun, source: Iterator[Any]) -> Batch | None:
+        if run.is_cancelled():  # set before (or while) reading: read nothing more
+            return run.end_of_input()
         try:
             for profile in source:
                 batch = run.feed(profile)
@@ -297,8 +344,13 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
 
     _client: AsyncActiveCampaign
 
+    @classmethod
+    def _client_type(cls) -> type[BaseClient]:
+        return AsyncActiveCampaign
+
     async def export(self, profiles: Iterable[Any] | AsyncIterable[Any]) -> ExportReport:
         """Export ``profiles`` and return the report. See :class:`SegmentExporter`."""
+        _check_profiles(profiles)
         client, opts = self._client, self._options
         started = client._clock()
         requests = 0
@@ -340,6 +392,8 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
         return run.finish()
 
     async def _read_batch(self, run: ExportRun, source: AsyncIterator[Any]) -> Batch | None:
+        if run.is_cancelled():
+            return run.end_of_input()
         try:
             async for profile in source:
                 batch = run.feed(profile)

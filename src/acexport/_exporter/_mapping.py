@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -96,9 +97,9 @@ def _validate_optional(
     _check_source(attribute.name, value, optional=True)
 
 
-def _convert_fields(value: Mapping[FieldKey, Source] | None) -> dict[FieldKey, Source]:
+def _convert_fields(value: Mapping[FieldKey, Source] | None) -> Mapping[FieldKey, Source]:
     if value is None:
-        return {}
+        return MappingProxyType({})
     if not isinstance(value, Mapping):
         raise ConfigError(
             "FieldMapping: fields must be a mapping of custom field (id, perstag or title) to "
@@ -117,7 +118,7 @@ def _convert_fields(value: Mapping[FieldKey, Source] | None) -> dict[FieldKey, S
             raise ConfigError("FieldMapping: a custom field key is an empty string")
         _check_source(f"fields[{key!r}]", source, optional=False)
         out[key] = source
-    return out
+    return MappingProxyType(out)  # read-only: the mapping is frozen, its fields too
 
 
 def _convert_tags(value: Sequence[str] | None) -> tuple[str, ...]:
@@ -179,7 +180,7 @@ class FieldMapping:
     phone: Source | None = attrs.field(
         default=None, kw_only=True, validator=_validate_optional, repr=_optional_repr
     )
-    fields: dict[FieldKey, Source] = attrs.field(
+    fields: Mapping[FieldKey, Source] = attrs.field(
         factory=dict, kw_only=True, converter=_convert_fields, repr=_fields_repr, hash=False
     )
     tags: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_convert_tags)

@@ -132,6 +132,7 @@ class ExportRun:
     source_done: bool = False
     cancelled: bool = False
     read_error: str | None = None
+    read_exception: BaseException | None = None
     dry_run_planned: int = 0
 
     @property
@@ -192,6 +193,7 @@ class ExportRun:
 
     def input_failed(self, exc: BaseException) -> Batch | None:
         """The iterable raised after ``next_index`` profiles: stop reading, keep what was read."""
+        self.read_exception = exc
         self.read_error = (
             f"reading profile {self.next_index} from the iterable raised "
             f"{type(exc).__name__}: {exc}"[:500]
@@ -266,7 +268,7 @@ class ExportRun:
         self.scheduler.abandon(self.read_error or "the export was cancelled before it was sent")
         report = self._final_report()
         if self.read_error is not None:
-            raise ExportError(self.read_error, report=report)
+            raise ExportError(self.read_error, report=report) from self.read_exception
         return report
 
     def stopped(self, fatal: Fatal) -> ExportError:

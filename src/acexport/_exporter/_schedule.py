@@ -100,6 +100,8 @@ _MAX_SUBMITTING = 2
 class Submit:
     batch: Batch
     resubmits: int = 0
+    #: what happened to the earlier attempt, for a resubmission ("batch X ended interrupted")
+    history: str = ""
 
 
 @attrs.frozen
@@ -343,7 +345,13 @@ class Scheduler:
             return
         status = info.status.value if info.status else "unknown"
         if flight.resubmits < self.max_resubmits and not self.stopping:
-            self.pending.appendleft(Submit(flight.batch.subset(good), flight.resubmits + 1))
+            self.pending.appendleft(
+                Submit(
+                    flight.batch.subset(good),
+                    flight.resubmits + 1,
+                    f"batch {flight.batch_id} ended {status} (some rows may have been applied)",
+                )
+            )
             return
         self.tally.settle(
             good,
@@ -386,7 +394,9 @@ class Scheduler:
     def abandon(self, reason: str) -> None:
         """Settle every row not yet settled as failed (the export is ending early)."""
         while self.pending:
-            self.tally.settle(self.pending.popleft().batch, "failed", reason)
+            action = self.pending.popleft()
+            earlier = f"; earlier, {action.history}" if action.history else ""
+            self.tally.settle(action.batch, "failed", f"{reason}{earlier}")
         while self.submitting:
             self.tally.settle(
                 self.submitting.pop().batch,
