@@ -33,7 +33,7 @@ from .._base import BaseClient
 from .._client import ActiveCampaign
 from .._core import _operations as ops
 from .._exceptions import APIError, APIStatusError, ConfigError
-from .._models import ListStatus
+from .._models import CustomField, ListStatus
 from ._mapping import FieldMapping
 from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact
 from ._report import ExportProgress, ExportReport
@@ -135,6 +135,19 @@ class _Exporter(Generic[ClientT]):
         """The latest export's report so far (also after it was interrupted), or None."""
         return self._run.report() if self._run is not None else None
 
+    def _start(self, fields: Sequence[CustomField], started: float, requests: int) -> ExportRun:
+        """A new run, after the checks (``requests`` of them) and with the account's fields."""
+        opts, limits = self._options, self._client._config
+        scheduler = opts.scheduler(
+            poll_rate(limits.requests_per_second, limits.bulk_imports_per_minute),
+            limits.bulk_imports_per_minute,
+        )
+        run = ExportRun(opts, opts.planner(fields), scheduler, started, self._client._clock)
+        run.requests = run._base_requests = requests
+        self._run = run
+        logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
+        return run
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self._client!r}, list_id={self._options.list_id}, "
@@ -195,15 +208,7 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
         client._call(ops.users_me(), count)
         check_list(client._call(ops.get_list(opts.list_id), count), opts.list_id)
         fields = list(client._pages(ops.fields_pager(), count)) if opts.mapping.fields else []
-        limits = client._config
-        scheduler = opts.scheduler(
-            poll_rate(limits.requests_per_second, limits.bulk_imports_per_minute),
-            limits.bulk_imports_per_minute,
-        )
-        run = ExportRun(opts, opts.planner(fields), scheduler, started, client._clock)
-        run.requests = run._base_requests = requests
-        self._run = run
-        logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
+        run = self._start(fields, started, requests)
         source = iter(profiles)
         try:
             first = self._read_batch(run, source)
@@ -366,15 +371,7 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
             if opts.mapping.fields
             else []
         )
-        limits = client._config
-        scheduler = opts.scheduler(
-            poll_rate(limits.requests_per_second, limits.bulk_imports_per_minute),
-            limits.bulk_imports_per_minute,
-        )
-        run = ExportRun(opts, opts.planner(fields), scheduler, started, client._clock)
-        run.requests = run._base_requests = requests
-        self._run = run
-        logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
+        run = self._start(fields, started, requests)
         source = _aiter(profiles)
         try:
             first = await self._read_batch(run, source)
