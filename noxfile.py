@@ -23,16 +23,20 @@ def _expose_pyenv_interpreters() -> None:
     """Where pyenv manages Python, make every installed 3.10-3.13 runnable as ``pythonX.Y``.
 
     pyenv puts a shim for each installed version on PATH but runs only the active ones; this
-    activates the others for nox's child processes (nothing changes without pyenv, or when
-    PYENV_VERSION is already set).
+    adds the others to PYENV_VERSION for nox's child processes. (A Python started through a
+    pyenv shim already has PYENV_VERSION set to its own version, so it is extended, not
+    replaced; nothing changes without pyenv.)
     """
     pyenv = shutil.which("pyenv")
-    if pyenv is None or os.environ.get("PYENV_VERSION"):
+    if pyenv is None:
         return
     try:
-        active = subprocess.run(
-            [pyenv, "version-name"], capture_output=True, text=True, timeout=30
-        ).stdout.strip()
+        active = (
+            os.environ.get("PYENV_VERSION")
+            or subprocess.run(
+                [pyenv, "version-name"], capture_output=True, text=True, timeout=30
+            ).stdout.strip()
+        )
         installed = subprocess.run(
             [pyenv, "versions", "--bare"], capture_output=True, text=True, timeout=30
         ).stdout.split()
