@@ -387,3 +387,37 @@ def test_exporter_repr_names_the_list_not_the_key(client: ActiveCampaign) -> Non
     text = repr(SegmentExporter(client, 1, MAPPING))
     assert "list_id=1" in text
     assert "KEY" not in text
+
+
+def test_small_export_rejects_a_refused_contact_and_sends_the_rest(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.reject_emails({"user1@example.com"})  # the server refuses it (422 on contact/sync)
+    report = _export(client, _profiles(4))
+    assert (report.exported, report.rejected) == (3, 1)
+    assert report.errors[0].index == 1
+    assert report.errors[0].kind == "rejected"
+    assert "refused" in report.errors[0].reason
+    assert fake.contact_by_email("user3@example.com").tags == {"seg"}  # type: ignore[union-attr]
+
+
+def test_small_export_stops_when_the_key_is_refused_mid_way(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.faults.queue(403, path="/api/3/contact/sync", times=10)
+    with pytest.raises(ExportError) as info:
+        SegmentExporter(client, 1, MAPPING).export(_profiles(5))
+    report = info.value.report
+    _adds_up(report)
+    assert (report.received, report.failed, report.exported) == (5, 5, 0)
+
+
+@pytest.mark.anyio
+async def test_async_small_export_retries_server_errors(
+    aclient: AsyncActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    fake.faults.queue(503, path="/api/3/contactLists", times=2)
+    report = await AsyncSegmentExporter(aclient, 1, MAPPING).export(_profiles(3))
+    _adds_up(report)
+    assert report.exported == 3
+    assert all(fake.contact_by_email(f"user{i}@example.com").lists == {1: 1} for i in range(3))  # type: ignore[union-attr]

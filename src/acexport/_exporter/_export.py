@@ -32,8 +32,8 @@ from .._async_client import AsyncActiveCampaign
 from .._base import BaseClient
 from .._client import ActiveCampaign
 from .._core import _operations as ops
-from .._exceptions import APIError, APIStatusError, ConfigError
-from .._models import CustomField, ListStatus
+from .._exceptions import APIError, ConfigError
+from .._models import CustomField
 from ._mapping import FieldMapping
 from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact
 from ._report import ExportProgress, ExportReport
@@ -42,11 +42,11 @@ from ._run import (
     ExportOptions,
     ExportRun,
     check_list,
-    membership_allows_subscribe,
     poll_rate,
     small_export,
 )
 from ._schedule import Fatal, Input, Poll, Submit, Wait, operation
+from ._small import small_export_steps
 
 __all__ = ["AsyncSegmentExporter", "SegmentExporter"]
 
@@ -54,17 +54,6 @@ logger = logging.getLogger("acexport")
 
 _CANCEL_CHECK_EVERY = 256  # profiles read between two looks at the cancel token
 _MAX_IDLE_SLEEP = 1.0  # wake at least this often to look at the cancel token
-
-
-def _is_auth(error: APIError) -> bool:
-    return isinstance(error, APIStatusError) and error.status_code in (401, 403)
-
-
-def _row_kind(error: APIError) -> str:
-    """A per-contact call's failure: ActiveCampaign refusing the contact, or not delivered."""
-    if isinstance(error, APIStatusError) and error.status_code in (400, 422):
-        return "rejected"
-    return "failed"
 
 
 def _options(list_id: int, mapping: FieldMapping, **kwargs: Any) -> ExportOptions:
@@ -286,56 +275,18 @@ class SegmentExporter(_Exporter[ActiveCampaign]):
     # --- small path ---------------------------------------------------------------------------
 
     def _send_small(self, run: ExportRun, contacts: Sequence[PlannedContact]) -> None:
-        client, opts, tally = self._client, self._options, run.tally
+        steps = small_export_steps(run, contacts)
         try:
-            tag_ids = [self._tag_id(run, name) for name in opts.mapping.tags]
-        except APIError as error:
-            if _is_auth(error):
-                raise Fatal(str(error), error) from None
-            tally.settle(contacts, "failed", f"could not find or create the tags: {error}")
+            op = next(steps)
+            while True:
+                try:
+                    result = self._client._call(op, run.count_request)
+                except APIError as error:
+                    op = steps.throw(error)
+                else:
+                    op = steps.send(result)
+        except StopIteration:
             return
-        for i, c in enumerate(contacts):
-            if run.is_cancelled():
-                tally.settle(contacts[i:], "failed", "the export was cancelled before it was sent")
-                return
-            try:
-                contact = client._call(
-                    ops.sync_contact(
-                        c.email,
-                        first_name=c.first_name,
-                        last_name=c.last_name,
-                        phone=c.phone,
-                        fields=c.fields,
-                    ),
-                    run.count_request,
-                )
-                memberships = client._call(ops.contact_memberships(contact.id), run.count_request)
-                if membership_allows_subscribe(
-                    m.status for m in memberships if m.list_id == opts.list_id
-                ):
-                    client._call(
-                        ops.update_list_status(contact.id, opts.list_id, ListStatus.ACTIVE),
-                        run.count_request,
-                    )
-                for tag_id in tag_ids:
-                    client._call(ops.add_tag(contact.id, tag_id), run.count_request)
-            except APIError as error:
-                if _is_auth(error):
-                    tally.settle(contacts[i:], "failed", f"the export stopped: {error}")
-                    raise Fatal(str(error), error) from None
-                kind = _row_kind(error)
-                prefix = "ActiveCampaign refused it" if kind == "rejected" else "not delivered"
-                tally.settle([c], kind, f"{prefix}: {error}")  # type: ignore[arg-type]
-            else:
-                tally.exported += 1
-            run.progress()
-
-    def _tag_id(self, run: ExportRun, name: str) -> int:
-        client = self._client
-        for tag in client._pages(ops.tags_pager(name), run.count_request):
-            if tag.name.strip().lower() == name.strip().lower():
-                return tag.id
-        return client._call(ops.create_tag(name), run.count_request).id
 
 
 class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
@@ -453,58 +404,18 @@ class AsyncSegmentExporter(_Exporter[AsyncActiveCampaign]):
         send.send_nowait(partial(run.scheduler.settle, action, outcome, client._clock()))
 
     async def _send_small(self, run: ExportRun, contacts: Sequence[PlannedContact]) -> None:
-        client, opts, tally = self._client, self._options, run.tally
+        steps = small_export_steps(run, contacts)
         try:
-            tag_ids = [await self._tag_id(run, name) for name in opts.mapping.tags]
-        except APIError as error:
-            if _is_auth(error):
-                raise Fatal(str(error), error) from None
-            tally.settle(contacts, "failed", f"could not find or create the tags: {error}")
+            op = next(steps)
+            while True:
+                try:
+                    result = await self._client._call(op, run.count_request)
+                except APIError as error:
+                    op = steps.throw(error)
+                else:
+                    op = steps.send(result)
+        except StopIteration:
             return
-        for i, c in enumerate(contacts):
-            if run.is_cancelled():
-                tally.settle(contacts[i:], "failed", "the export was cancelled before it was sent")
-                return
-            try:
-                contact = await client._call(
-                    ops.sync_contact(
-                        c.email,
-                        first_name=c.first_name,
-                        last_name=c.last_name,
-                        phone=c.phone,
-                        fields=c.fields,
-                    ),
-                    run.count_request,
-                )
-                memberships = await client._call(
-                    ops.contact_memberships(contact.id), run.count_request
-                )
-                if membership_allows_subscribe(
-                    m.status for m in memberships if m.list_id == opts.list_id
-                ):
-                    await client._call(
-                        ops.update_list_status(contact.id, opts.list_id, ListStatus.ACTIVE),
-                        run.count_request,
-                    )
-                for tag_id in tag_ids:
-                    await client._call(ops.add_tag(contact.id, tag_id), run.count_request)
-            except APIError as error:
-                if _is_auth(error):
-                    tally.settle(contacts[i:], "failed", f"the export stopped: {error}")
-                    raise Fatal(str(error), error) from None
-                kind = _row_kind(error)
-                prefix = "ActiveCampaign refused it" if kind == "rejected" else "not delivered"
-                tally.settle([c], kind, f"{prefix}: {error}")  # type: ignore[arg-type]
-            else:
-                tally.exported += 1
-            run.progress()
-
-    async def _tag_id(self, run: ExportRun, name: str) -> int:
-        client = self._client
-        async for tag in client._pages(ops.tags_pager(name), run.count_request):
-            if tag.name.strip().lower() == name.strip().lower():
-                return tag.id
-        return (await client._call(ops.create_tag(name), run.count_request)).id
 
 
 async def _aiter(profiles: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
