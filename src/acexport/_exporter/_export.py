@@ -56,10 +56,6 @@ _CANCEL_CHECK_EVERY = 256  # profiles read between two looks at the cancel token
 _MAX_IDLE_SLEEP = 1.0  # wake at least this often to look at the cancel token
 
 
-def _options(list_id: int, mapping: FieldMapping, **kwargs: Any) -> ExportOptions:
-    return ExportOptions(list_id=list_id, mapping=mapping, **kwargs)
-
-
 ClientT = TypeVar("ClientT", bound=BaseClient)
 
 
@@ -98,9 +94,9 @@ class _Exporter(Generic[ClientT]):
                 )
             )
         self._client: ClientT = client
-        self._options = _options(
-            list_id,
-            mapping,
+        self._options = ExportOptions(
+            list_id=list_id,
+            mapping=mapping,
             dry_run=dry_run,
             on_progress=on_progress,
             exclude_automations=exclude_automations,

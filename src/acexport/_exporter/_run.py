@@ -297,15 +297,6 @@ def check_list(list_: ContactList, list_id: int) -> None:
         raise ConfigError(f"asked for list {list_id}, ActiveCampaign returned list {list_.id}")
 
 
-def membership_allows_subscribe(statuses: Iterable[int]) -> bool:
-    """Consent: subscribe only someone with no membership of the list at all.
-
-    A contact who unsubscribed (or bounced, or awaits double opt-in confirmation) keeps that
-    status: an export never decides consent for them.
-    """
-    return not any(True for _ in statuses)
-
-
 def small_export(batch: Batch | None, run: ExportRun) -> list[PlannedContact] | None:
     """The contacts to send one by one, when the whole export is under :data:`SMALL_EXPORT`.
 

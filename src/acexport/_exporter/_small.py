@@ -16,7 +16,7 @@ from .._core import _operations as ops
 from .._exceptions import APIError, APIStatusError
 from .._models import ListMembership, ListStatus, Tag
 from ._pipeline import PlannedContact
-from ._run import ExportRun, membership_allows_subscribe
+from ._run import ExportRun
 from ._schedule import Fatal
 
 __all__ = ["SmallSteps", "small_export_steps"]
@@ -68,8 +68,9 @@ def small_export_steps(run: ExportRun, contacts: Sequence[PlannedContact]) -> Sm
                 fields=c.fields,
             )
             memberships: Sequence[ListMembership] = yield ops.contact_memberships(contact.id)
-            # Consent: only someone with no membership of the list is subscribed.
-            if membership_allows_subscribe(m.status for m in memberships if m.list_id == list_id):
+            # Consent: only someone with no membership of the list at all is subscribed; a
+            # contact who unsubscribed, bounced or awaits double opt-in keeps that status.
+            if not any(m.list_id == list_id for m in memberships):
                 yield ops.update_list_status(contact.id, list_id, ListStatus.ACTIVE)
             for tag_id in tag_ids:
                 yield ops.add_tag(contact.id, tag_id)
