@@ -36,7 +36,7 @@ def fake(clock: VirtualClock) -> FakeActiveCampaign:
 def client(fake: FakeActiveCampaign, clock: VirtualClock) -> Iterator[ActiveCampaign]:
     c = make_client(fake, clock)
     yield c
-    c._http.close()
+    c.close()
 
 
 @pytest.fixture
@@ -45,4 +45,4 @@ async def aclient(
 ) -> AsyncIterator[AsyncActiveCampaign]:
     c = make_async_client(fake, clock)
     yield c
-    await c._http.aclose()
+    await c.close()

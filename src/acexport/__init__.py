@@ -26,9 +26,9 @@ from ._exceptions import (
     ServerError,
     UnprocessableEntityError,
 )
-from ._exporter._export import AsyncSegmentExporter, SegmentExporter
+from ._exporter._async_export import AsyncSegmentExporter
+from ._exporter._export import SegmentExporter
 from ._exporter._mapping import FieldMapping
-from ._exporter._report import ExportProgress, ExportReport, RowError
 from ._models import (
     BulkContact,
     BulkImportInfo,
@@ -42,6 +42,7 @@ from ._models import (
     Tag,
     User,
 )
+from ._report import ExportProgress, ExportReport, RowError
 from ._version import __version__
 
 # A library logs, the application decides where it goes: without this, Python's last-resort

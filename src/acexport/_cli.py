@@ -39,7 +39,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
 
-from ._client import ActiveCampaign
+from ._client import ActiveCampaign, caller_of
 from ._config import API_KEY_ENV, API_URL_ENV
 from ._exceptions import (
     APIConnectionError,
@@ -52,7 +52,7 @@ from ._exceptions import (
 )
 from ._exporter._export import SegmentExporter
 from ._exporter._mapping import FieldMapping
-from ._exporter._report import ExportProgress, ExportReport
+from ._report import ExportProgress, ExportReport
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -883,7 +883,7 @@ def _cmd_fields(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with _connect(args, err, quiet=False) as client:
         user = client.users.me()
-        config = client._config
+        config = caller_of(client).limits
         out.write(
             f"OK: {client.api_url} as {user.email or user.username} "
             f"({_rate(config.requests_per_second, 'requests/s')}, "

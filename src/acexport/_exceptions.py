@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._exporter._report import ExportReport
+    from ._report import ExportReport
 
 __all__ = [
     "ACExportError",

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from acexport import ACExportError, ActiveCampaign, AsyncActiveCampaign, ConfigError
+from acexport._client import caller_of
 from acexport.testing import FakeActiveCampaign, VirtualClock
 from helpers import KEY, make_async_client, make_client
 
@@ -29,7 +30,7 @@ def _text_of(exc: BaseException) -> str:
 def test_reprs_hide_the_key() -> None:
     with ActiveCampaign("https://acct.api-us1.com", KEY) as client:
         assert KEY not in repr(client)
-        assert KEY not in repr(client._config)
+        assert KEY not in repr(caller_of(client).config)
         assert KEY not in str(client)
     aclient = AsyncActiveCampaign("https://acct.api-us1.com", KEY)
     assert KEY not in repr(aclient)
@@ -47,7 +48,7 @@ def test_no_key_on_any_error_path(
     fake.faults.queue(fault, times=10)  # type: ignore[arg-type]
     with pytest.raises(ACExportError) as info:
         client.contacts.sync("a@example.com")
-    client._http.close()
+    client.close()
     assert KEY not in _text_of(info.value)
     assert KEY not in caplog.text
     assert caplog.records  # the retries were logged, without the key
@@ -61,7 +62,7 @@ def test_no_key_when_the_key_is_refused(
     client = make_client(other, clock)
     with pytest.raises(ACExportError) as info:
         client.users.me()
-    client._http.close()
+    client.close()
     assert getattr(info.value, "status_code", None) == 403
     assert KEY not in _text_of(info.value)
     assert KEY not in caplog.text
@@ -76,7 +77,7 @@ async def test_no_key_on_async_error_paths(
     fake.faults.queue("reset_after", times=10)
     with pytest.raises(ACExportError) as info:
         await client.contacts.sync("a@example.com")
-    await client._http.aclose()
+    await client.close()
     assert KEY not in _text_of(info.value)
     assert KEY not in caplog.text
 

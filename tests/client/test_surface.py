@@ -20,7 +20,7 @@ from acexport._async_client import (
     AsyncTags,
     AsyncUsers,
 )
-from acexport._client import Contacts, Fields, Imports, Lists, Tags, Users
+from acexport._client import Contacts, Fields, Imports, Lists, Tags, Users, caller_of
 
 
 def test_all_is_sorted_complete_and_importable() -> None:
@@ -87,7 +87,7 @@ def test_resources_are_identical_on_both_clients() -> None:
 
 def test_context_manager_closes_what_it_created() -> None:
     with ActiveCampaign("https://a.example.com", "k") as c:
-        http = c._http
+        http = caller_of(c).http
     assert http.is_closed
 
 
@@ -102,7 +102,7 @@ def test_a_passed_http_client_is_left_open() -> None:
 @pytest.mark.anyio
 async def test_async_context_manager_closes_what_it_created() -> None:
     async with AsyncActiveCampaign("https://a.example.com", "k") as c:
-        http = c._http
+        http = caller_of(c).http
     assert http.is_closed
 
 

@@ -13,6 +13,7 @@ from acexport import (
     ResponseValidationError,
 )
 from acexport._core import _operations as ops
+from acexport._core._bulk import bulk_body, check_bulk_limits
 
 
 def _lists(start: int, n: int) -> dict[str, object]:
@@ -92,7 +93,7 @@ def test_find_by_email_checks_the_returned_email() -> None:
 
 
 def test_bulk_body_shape() -> None:
-    body = ops.bulk_body(
+    body = bulk_body(
         [BulkContact("a@b.co", first_name="A", fields={2: "x"}, tags=["t"], subscribe=[3])],
         exclude_automations=True,
     )
@@ -112,11 +113,11 @@ def test_bulk_body_shape() -> None:
 
 
 def test_bulk_limits_are_checked_before_sending() -> None:
-    ops.check_bulk_limits(250, 399_999)
+    check_bulk_limits(250, 399_999)
     with pytest.raises(ConfigError, match="1 to 250"):
-        ops.check_bulk_limits(251, 10)
+        check_bulk_limits(251, 10)
     with pytest.raises(ConfigError, match="399,999"):
-        ops.check_bulk_limits(2, 400_000)
+        check_bulk_limits(2, 400_000)
 
 
 def test_bulk_import_kind_and_batch_id() -> None:

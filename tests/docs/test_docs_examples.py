@@ -132,17 +132,15 @@ def clock(account: FakeActiveCampaign) -> VirtualClock:
 
 
 def _run_clients_on(monkeypatch: pytest.MonkeyPatch, clock: VirtualClock, url: str) -> None:
-    """Clients of the served fake wait in virtual time (the seam tests/conftest.py uses too)."""
-    ours = url + "/api/3"
+    """Clients the examples make wait in virtual time: ``clock=``/``sleep=`` unless given."""
 
     def patch(cls: type[Any], sleep: Any) -> None:
         original = cls.__init__
 
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("clock", clock)
+            kwargs.setdefault("sleep", sleep)
             original(self, *args, **kwargs)
-            if self.api_url == ours:
-                self._set_clock(clock)
-                self._sleep = sleep
 
         monkeypatch.setattr(cls, "__init__", __init__)
 

@@ -199,14 +199,21 @@ def test_problems_are_found_before_any_contact_is_sent(
     client = make_client(fake, clock)
     list_id, mapping = 1, MAPPING
     if setup == "bad_key":
-        client._headers["Api-Token"] = "wrong"
+        client.close()
+        client = ActiveCampaign(
+            "https://acct.api-us1.com",
+            "wrong",
+            transport=fake.transport(),
+            clock=clock,
+            sleep=clock.sleep,
+        )
     elif setup == "no_list":
         list_id = 99
     else:
         mapping = FieldMapping(email="Email", fields={"NO_SUCH_FIELD": "Tier"})
     with pytest.raises(error):
         SegmentExporter(client, list_id, mapping).export(_profiles(50))
-    client._http.close()
+    client.close()
     assert fake.stats.bulk_requests == 0
     assert fake.contacts == []
 

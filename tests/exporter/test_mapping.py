@@ -12,7 +12,8 @@ import attrs
 import pytest
 
 from acexport._exceptions import ConfigError
-from acexport._exporter._mapping import MISSING, FieldMapping, read_source, resolve_fields
+from acexport._exporter._mapping import MISSING, FieldMapping, resolve_fields
+from acexport._exporter._pipeline import Planner
 from acexport._models import CustomField
 
 # -- construction ---------------------------------------------------------------------------
@@ -178,32 +179,62 @@ PROFILES: list[tuple[str, object]] = [
 ]
 
 
+def _read(mapping: FieldMapping, profile: object) -> tuple[str | None, str]:
+    """(first_name planned, or None; the reason the row was refused, or "") through a Planner,
+    the one place sources are read."""
+    planner = Planner(mapping, {}, list_id=1)
+    planner.feed(0, profile)
+    batch = planner.close()
+    if batch is not None:
+        return batch.contacts[0].first_name, ""
+    return None, planner.errors[0].reason
+
+
 @pytest.mark.parametrize(("kind", "profile"), PROFILES)
 def test_str_source_reads_key_or_attribute(kind: str, profile: object) -> None:
-    assert read_source("email", profile) == "a@example.com"
-    assert read_source("absent", profile) is MISSING
+    assert _read(FieldMapping(email="email", first_name="email"), profile) == (
+        "a@example.com",
+        "",
+    )
+    # an absent key or attribute is no value (the row still goes, without a first name)
+    assert _read(FieldMapping(email="email", first_name="absent"), profile) == (None, "")
 
 
 @pytest.mark.parametrize(("kind", "profile"), PROFILES)
 def test_callable_source_gets_the_profile(kind: str, profile: object) -> None:
-    assert read_source(lambda p: p, profile) is profile
+    seen: list[object] = []
+
+    def name(p: object) -> str:
+        seen.append(p)
+        return "Ada"
+
+    assert _read(FieldMapping(email="email", first_name=name), profile) == ("Ada", "")
+    assert seen == [profile]
 
 
 def test_mapping_profile_uses_keys_not_attributes() -> None:
     # "items" is an attribute of every Mapping, not a key of this one.
-    assert read_source("items", {"email": "x"}) is MISSING
+    first, reason = _read(FieldMapping(email="items"), {"email": "x"})
+    assert first is None
+    assert reason == "no email: the profile has no key 'items'"
 
 
-def test_raising_sources_propagate() -> None:
-    with pytest.raises(RuntimeError, match="tier lookup failed"):
-        read_source("tier", PlainProfile("a@example.com"))
-    with pytest.raises(KeyError):
-        read_source(get_email, {"email": "x"})
+def test_raising_sources_become_invalid_rows() -> None:
+    first, reason = _read(
+        FieldMapping(email="email", first_name="tier"), PlainProfile("a@example.com")
+    )
+    assert first is None
+    assert "RuntimeError: tier lookup failed" in reason
+    first, reason = _read(FieldMapping(email=get_email), {"email": "x"})
+    assert first is None
+    assert "KeyError" in reason
 
 
 def test_missing_attribute_of_a_slots_object_is_missing() -> None:
     profile = SlotsProfile.__new__(SlotsProfile)
-    assert read_source("email", profile) is MISSING
+    first, reason = _read(FieldMapping(email="email"), profile)
+    assert first is None
+    assert reason.startswith("no email: the SlotsProfile profile has no attribute 'email'")
 
 
 def test_read_source_missing_repr() -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from acexport._exceptions import ConfigError
 from acexport._exporter._mapping import FieldMapping
 from acexport._exporter._pipeline import Batch, PlannedContact, Planner, _SeenEmails
-from acexport._exporter._report import RowError
+from acexport._report import RowError
 
 MAPPING = FieldMapping(
     email="Email",

@@ -6,7 +6,7 @@ import pytest
 
 from acexport import BulkImportInfo, BulkImportStatus, FieldMapping
 from acexport._exporter._pipeline import Batch, Planner
-from acexport._exporter._schedule import Input, Poll, Scheduler, Stop, Submit, Wait
+from acexport._exporter._schedule import Input, Phase, Poll, Scheduler, Stop, Submit, Wait
 
 
 def _batch(n: int = 3) -> Batch:
@@ -22,16 +22,16 @@ def _submitted(s: Scheduler, now: float = 0.0) -> Poll:
     s.add(_batch())
     action = s.next_action(now)
     assert isinstance(action, Submit)
-    s.settle(action, "batch-1", now)
+    s.answer(action, "batch-1", now)
     poll = s.next_action(now + 1.0)
     assert isinstance(poll, Poll)
     return poll
 
 
 def test_a_resubmission_cut_short_by_a_stop_says_what_happened() -> None:
-    s = Scheduler(input_done=True)
+    s = Scheduler(phase=Phase.DRAINING)
     poll = _submitted(s)
-    s.settle(poll, BulkImportInfo("batch-1", BulkImportStatus.INTERRUPTED), 1.0)
+    s.answer(poll, BulkImportInfo("batch-1", BulkImportStatus.INTERRUPTED), 1.0)
     assert len(s.pending) == 1  # resubmission queued
     s.stop()
     assert isinstance(s.next_action(1.0), Stop)
@@ -41,27 +41,27 @@ def test_a_resubmission_cut_short_by_a_stop_says_what_happened() -> None:
 
 
 def test_completed_batch_exports_all_but_refused_emails() -> None:
-    s = Scheduler(input_done=True)
+    s = Scheduler(phase=Phase.DRAINING)
     poll = _submitted(s)
     info = BulkImportInfo("batch-1", BulkImportStatus.COMPLETED, failed_emails=("U1@example.com",))
-    s.settle(poll, info, 1.0)
+    s.answer(poll, info, 1.0)
     assert (s.tally.exported, s.tally.rejected) == (2, 1)
     assert s.tally.errors[0].index == 1
 
 
 def test_a_claimed_batch_is_not_polled_twice() -> None:
-    s = Scheduler(input_done=True)
+    s = Scheduler(phase=Phase.DRAINING)
     _submitted(s)
     assert isinstance(s.next_action(5.0), Wait)  # the only batch is being polled
 
 
 def test_polls_are_capped_by_poll_rate() -> None:
-    s = Scheduler(input_done=True, poll_rate=2.0)
+    s = Scheduler(phase=Phase.DRAINING, poll_rate=2.0)
     for i in range(3):
         s.add(_batch())
         action = s.next_action(0.0)
         assert isinstance(action, Submit)
-        s.settle(action, f"b{i}", 0.0)
+        s.answer(action, f"b{i}", 0.0)
     assert isinstance(s.next_action(1.0), Poll)
     wait = s.next_action(1.0)
     assert isinstance(wait, Wait)

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from acexport import ActiveCampaign, ExportReport, FieldMapping, SegmentExporter
@@ -126,12 +125,9 @@ def account(clock: VirtualClock) -> FakeActiveCampaign:
 @pytest.fixture
 def client(account: FakeActiveCampaign, clock: VirtualClock) -> Iterator[ActiveCampaign]:
     """A client on the fake's MockTransport, waiting in virtual time (as tests/conftest.py)."""
-    with (
-        httpx.Client(transport=account.transport()) as http,
-        ActiveCampaign("http://127.0.0.1", KEY, http_client=http) as client,
-    ):
-        client._set_clock(clock)
-        client._sleep = clock.sleep
+    with ActiveCampaign(
+        "http://127.0.0.1", KEY, transport=account.transport(), clock=clock, sleep=clock.sleep
+    ) as client:
         yield client
 
 

@@ -34,6 +34,8 @@ from acexport import (
     FieldMapping,
     SegmentExporter,
 )
+from acexport._async_client import caller_of as async_caller_of
+from acexport._client import caller_of
 from acexport.testing import FakeActiveCampaign, VirtualClock
 from helpers import KEY, make_async_client, make_client
 
@@ -77,7 +79,7 @@ def _export(
             except ExportError as exc:
                 out.error = exc
             finally:
-                client._http.close()
+                client.close()
         else:
 
             async def main() -> None:
@@ -88,7 +90,7 @@ def _export(
                 except ExportError as exc:
                     out.error = exc
                 finally:
-                    await client._http.aclose()
+                    await client.close()
 
             anyio.run(main)
     out.warnings = list(caught)
@@ -412,7 +414,7 @@ def test_task_cancellation_report_still_adds_up(
             exporter = AsyncSegmentExporter(client, 1, MAPPING, on_progress=on_progress)
             holder["exporter"] = exporter
             tg.start_soon(exporter.export, _rows(1000))
-        await client._http.aclose()
+        await client.close()
 
     anyio.run(main)
     report = holder["exporter"].report
@@ -431,17 +433,16 @@ async def test_task_cancellation_while_waiting_adds_up(
 ) -> None:
     """Cancelled while every batch is in flight (waiting to poll): those rows end failed."""
     fake.faults.queue("info_false", path=INFO, times=10_000)
-    client = make_async_client(fake, clock)
+
+    async def sleeper(seconds: float) -> None:
+        await anyio.sleep(0.001)
+        clock.advance(seconds)
+
+    client = make_async_client(fake, clock, sleep=sleeper)
     exporter = AsyncSegmentExporter(client, 1, MAPPING)
     with anyio.move_on_after(0.5):  # real time; the export is parked in virtual-clock waits
-
-        async def sleeper(seconds: float) -> None:
-            await anyio.sleep(0.001)
-            clock.advance(seconds)
-
-        client._sleep = sleeper
         await exporter.export(_rows(500))
-    await client._http.aclose()
+    await client.close()
     report = exporter.report
     assert report is not None
     adds_up(report)
@@ -540,17 +541,17 @@ def _ssl_context(http: httpx.Client | httpx.AsyncClient) -> ssl.SSLContext:
 
 def test_tls_verification_is_on_by_default() -> None:
     with ActiveCampaign("https://acct.api-us1.com", KEY) as client:
-        ctx = _ssl_context(client._http)
+        ctx = _ssl_context(caller_of(client).http)
         assert ctx.verify_mode == ssl.CERT_REQUIRED
         assert ctx.check_hostname
     aclient = AsyncActiveCampaign("https://acct.api-us1.com", KEY)
-    ctx = _ssl_context(aclient._http)
+    ctx = _ssl_context(async_caller_of(aclient).http)
     assert ctx.verify_mode == ssl.CERT_REQUIRED
     assert ctx.check_hostname
-    anyio.run(aclient._http.aclose)
+    anyio.run(aclient.close)
 
 
 def test_the_key_is_not_in_the_clients_repr() -> None:
     with ActiveCampaign("https://acct.api-us1.com", KEY) as client:
         assert KEY not in repr(client)
-        assert KEY not in repr(client._config)
+        assert KEY not in repr(caller_of(client).config)

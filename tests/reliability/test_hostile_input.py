@@ -59,7 +59,7 @@ def export(
     except ExportError as exc:
         error = exc
     finally:
-        client._http.close()
+        client.close()
     assert KEY not in str(error)
     assert KEY not in repr(error)
     return error.report, error, fake

@@ -7,6 +7,8 @@ import time
 import pytest
 
 from acexport import FieldMapping, SegmentExporter
+from acexport._async_client import caller_of as async_caller_of
+from acexport._client import caller_of
 from acexport.testing import FakeActiveCampaign, VirtualClock
 
 
@@ -18,7 +20,7 @@ def test_client_runs_on_virtual_time() -> None:
     started = time.monotonic()
     with fake.client() as client:
         report = SegmentExporter(client, 1, FieldMapping(email="Email")).export(rows)
-        http = client._http
+        http = caller_of(client).http
     assert http.is_closed
     assert report.exported == 2000
     assert clock.now() >= 8 * 0.6  # eight batches at 100 a minute, in virtual seconds
@@ -32,4 +34,4 @@ async def test_async_client_uses_the_fake_key_and_clock() -> None:
     fake = FakeActiveCampaign(api_key="my-key", clock=clock)
     async with fake.async_client(max_retries=0) as client:
         assert (await client.users.me()).id == 1
-    assert client._http.is_closed
+    assert async_caller_of(client).http.is_closed

@@ -8,14 +8,13 @@ it may be retried after an ambiguous failure (``idempotent``), which rate bucket
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from .._exceptions import ConfigError, ResponseValidationError
 from .._models import (
-    BulkContact,
     BulkImportInfo,
     BulkImportStatus,
     Contact,
@@ -28,12 +27,12 @@ from .._models import (
     User,
 )
 from .._serde import structure
+from ._limits import PAGE_LIMIT
 from ._ratelimit import RequestKind
 
-__all__ = ["BULK_MAX_BYTES", "BULK_MAX_CONTACTS", "PAGE_LIMIT", "Operation", "Page", "Pager"]
+__all__ = ["PAGE_LIMIT", "Operation", "Page", "Pager"]
 
 T = TypeVar("T")
-PAGE_LIMIT = 100  # ActiveCampaign's maximum; its default of 20 silently truncates listings
 
 Params = tuple[tuple[str, str], ...]
 
@@ -308,53 +307,6 @@ def create_tag(name: str, description: str = "") -> Operation[Tag]:
 
 
 # --- bulk import -------------------------------------------------------------------------------
-
-
-def bulk_contact_json(contact: BulkContact, *, exclude_automations: bool) -> dict[str, Any]:
-    """A :class:`BulkContact` as bulk import's snake_case object (empty values left out)."""
-    out: dict[str, Any] = {"email": contact.email}
-    for key in ("first_name", "last_name", "phone"):
-        value = getattr(contact, key)
-        if value is not None:
-            out[key] = value
-    if contact.fields:
-        out["fields"] = [{"id": _field_id(k), "value": v} for k, v in contact.fields.items()]
-    if contact.tags:
-        out["tags"] = list(contact.tags)
-    if contact.subscribe:
-        out["subscribe"] = [{"listid": int(i)} for i in contact.subscribe]
-    if contact.unsubscribe:
-        out["unsubscribe"] = [{"listid": int(i)} for i in contact.unsubscribe]
-    if exclude_automations:
-        out["exclude_automations"] = True
-    return out
-
-
-def bulk_body(contacts: Iterable[BulkContact], *, exclude_automations: bool) -> bytes:
-    items = [bulk_contact_json(c, exclude_automations=exclude_automations) for c in contacts]
-    body: dict[str, Any] = {"contacts": items}
-    if exclude_automations:
-        # Where ActiveCampaign reads the flag is not documented (per contact in its reference's
-        # example, top-level in other clients): it is sent in both places.
-        body["exclude_automations"] = True
-    return _json(body)
-
-
-BULK_MAX_CONTACTS = 250
-BULK_MAX_BYTES = 399_999  # "must be less than 400K bytes (399,999 bytes or less)"
-
-
-def check_bulk_limits(contact_count: int, body_bytes: int) -> None:
-    """Refuse, before sending, a bulk import ActiveCampaign would refuse whole (ConfigError)."""
-    if not 1 <= contact_count <= BULK_MAX_CONTACTS:
-        raise ConfigError(
-            f"a bulk import takes 1 to {BULK_MAX_CONTACTS} contacts, not {contact_count}"
-        )
-    if body_bytes > BULK_MAX_BYTES:
-        raise ConfigError(
-            f"the bulk import body is {body_bytes:,} bytes; ActiveCampaign takes at most "
-            f"{BULK_MAX_BYTES:,}: send fewer contacts per call"
-        )
 
 
 def _batch_id(data: Any) -> str:

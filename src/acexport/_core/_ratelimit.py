@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from ._limits import SINGLE_BULK_SHARE
+
 __all__ = ["Bucket", "RateLimiter", "RequestKind"]
 
 RequestKind = Literal["general", "bulk", "bulk_single"]
@@ -66,7 +68,9 @@ class RateLimiter:
             self._bulk: Bucket | None = Bucket(bulk_imports_per_minute / 60.0)
             # ActiveCampaign allows 20/min single-contact imports against 100/min multi-contact:
             # keep that proportion when the multi-contact rate is changed.
-            self._bulk_single: Bucket | None = Bucket(bulk_imports_per_minute * 0.2 / 60.0)
+            self._bulk_single: Bucket | None = Bucket(
+                bulk_imports_per_minute * SINGLE_BULK_SHARE / 60.0
+            )
         else:
             self._bulk = self._bulk_single = None
 

@@ -23,7 +23,7 @@ import attrs
 from .._exceptions import ConfigError
 from .._models import CustomField
 
-__all__ = ["MISSING", "FieldMapping", "Source", "read_source", "resolve_fields"]
+__all__ = ["MISSING", "FieldMapping", "Source", "resolve_fields"]
 
 #: Where a value comes from: a key / attribute name, or a callable taking the profile.
 Source: TypeAlias = str | Callable[[Any], object]
@@ -38,20 +38,8 @@ class _Missing:
         return "MISSING"
 
 
-#: What :func:`read_source` returns for an absent key or attribute.
+#: What reading a source gives for an absent key or attribute.
 MISSING: Final = _Missing()
-
-
-def read_source(source: Source, profile: object) -> object:
-    """Read one source from one profile; :data:`MISSING` when the key or attribute is absent.
-
-    Exceptions raised by a callable source (or by the profile's ``get`` / attribute) propagate.
-    """
-    if isinstance(source, str):
-        if type(profile) is dict or isinstance(profile, Mapping):
-            return profile.get(source, MISSING)
-        return getattr(profile, source, MISSING)
-    return source(profile)
 
 
 def describe_source(source: Source) -> str:

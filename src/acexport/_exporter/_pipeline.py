@@ -21,37 +21,28 @@ the cost of building a dict and dumping it.
 from __future__ import annotations
 
 import hashlib
-import json.encoder
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
+from .._core._bulk import BODY_EMPTY_LEN, BODY_EXCLUDE, contact_tail, encode_str, join_body
+from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError
+from .._report import RowError
 from ._mapping import MISSING, FieldMapping, Source, describe_source
-from ._report import RowError
 from ._values import MAX_EMAIL_LENGTH, _control_search, _email_match, format_value, normalize_email
 
 __all__ = [
-    "MAX_BATCH_BYTES",
-    "MAX_BATCH_SIZE",
     "Batch",
     "PlannedContact",
     "Planner",
 ]
 
-#: ActiveCampaign's limits for one bulk-import request.
-MAX_BATCH_SIZE = 250
-MAX_BATCH_BYTES = 399_999
 #: Smallest ``max_batch_bytes`` accepted: below it no contact would fit.
 MIN_BATCH_BYTES = 128
 
-_encode_str: Callable[[str], str] = json.encoder.encode_basestring
+_encode_str = encode_str
 _blake2b = hashlib.blake2b
-
-_BODY_HEAD = b'{"contacts":['
-_BODY_EXCLUDE = b',"exclude_automations":true'
-#: ``len(b'{"contacts":[]}')``
-_BODY_EMPTY_LEN = len(_BODY_HEAD) + 2
 _REASON_CUT = 300
 
 
@@ -118,10 +109,10 @@ class Batch:
         self.exclude_automations = exclude_automations
         n = len(self.contacts)
         self._nbytes = (
-            _BODY_EMPTY_LEN
+            BODY_EMPTY_LEN
             + sum(len(c.encoded) for c in self.contacts)
             + (n - 1 if n else 0)
-            + (len(_BODY_EXCLUDE) if exclude_automations else 0)
+            + (len(BODY_EXCLUDE) if exclude_automations else 0)
         )
 
     @classmethod
@@ -141,8 +132,9 @@ class Batch:
 
     def body(self) -> bytes:
         """The ``POST /import/bulk_import`` body: ``{"contacts":[...]}`` as compact UTF-8 JSON."""
-        tail = _BODY_EXCLUDE + b"}" if self.exclude_automations else b"}"
-        return _BODY_HEAD + b",".join([c.encoded for c in self.contacts]) + b"]" + tail
+        return join_body(
+            [c.encoded for c in self.contacts], exclude_automations=self.exclude_automations
+        )
 
     def subset(self, contacts: Iterable[PlannedContact]) -> Batch:
         """A new batch of ``contacts`` (some of these, say) with the same options."""
@@ -305,16 +297,16 @@ class Planner:
         field_ids: Mapping[int | str, int],
         *,
         list_id: int,
-        batch_size: int = MAX_BATCH_SIZE,
-        max_batch_bytes: int = MAX_BATCH_BYTES,
+        batch_size: int = BULK_MAX_CONTACTS,
+        max_batch_bytes: int = BULK_MAX_BYTES,
         exclude_automations: bool = False,
     ) -> None:
         if not isinstance(mapping, FieldMapping):
             raise ConfigError(f"mapping must be a FieldMapping, not {type(mapping).__name__}")
         list_id = _check_int("list_id", list_id, 1, None)
-        self._batch_size = _check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+        self._batch_size = _check_int("batch_size", batch_size, 1, BULK_MAX_CONTACTS)
         self._max_bytes = _check_int(
-            "max_batch_bytes", max_batch_bytes, MIN_BATCH_BYTES, MAX_BATCH_BYTES
+            "max_batch_bytes", max_batch_bytes, MIN_BATCH_BYTES, BULK_MAX_BYTES
         )
         self._exclude_automations = bool(exclude_automations)
 
@@ -349,22 +341,12 @@ class Planner:
         self._slots = tuple(slots)
         self._rows = tuple((s.is_key, s.source, s.pos, s.prefix, s) for s in slots)
 
-        suffix = ""
-        if mapping.tags:
-            suffix += ',"tags":' + json.dumps(
-                list(mapping.tags), separators=(",", ":"), ensure_ascii=False
-            )
-        suffix += f',"subscribe":[{{"listid":{list_id}}}]'
-        if self._exclude_automations:
-            suffix += ',"exclude_automations":true'
-        self._suffix = suffix + "}"
+        self._suffix = contact_tail(mapping.tags, (list_id,), (), self._exclude_automations)
 
         self._seen = _SeenEmails()
         self._seen_add = self._seen.add
         self._batch: list[PlannedContact] = []
-        self._empty_bytes = _BODY_EMPTY_LEN + (
-            len(_BODY_EXCLUDE) if self._exclude_automations else 0
-        )
+        self._empty_bytes = BODY_EMPTY_LEN + (len(BODY_EXCLUDE) if self._exclude_automations else 0)
         self._batch_bytes = self._empty_bytes
         self.received = 0
         self.invalid = 0

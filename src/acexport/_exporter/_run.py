@@ -10,23 +10,29 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import attrs
 
+from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS, SMALL_EXPORT
 from .._exceptions import ConfigError, ExportError
 from .._models import ContactList, CustomField
+from .._report import ExportProgress, ExportReport
 from ._mapping import FieldMapping, resolve_fields
-from ._pipeline import MAX_BATCH_BYTES, MAX_BATCH_SIZE, Batch, PlannedContact, Planner
-from ._report import ExportProgress, ExportReport
-from ._schedule import Fatal, Input, Poll, Scheduler, Stop, Submit, Tally, Wait
+from ._pipeline import Batch, PlannedContact, Planner
+from ._schedule import CannotContinue, Input, Phase, Poll, Scheduler, Stop, Submit, Tally, Wait
 
-__all__ = ["SMALL_EXPORT", "CancelToken", "ExportOptions", "ExportRun"]
+__all__ = [
+    "CancelToken",
+    "Ending",
+    "ExportOptions",
+    "ExportRun",
+    "check_list",
+    "poll_rate",
+    "small_export",
+]
 
 logger = logging.getLogger("acexport")
-
-#: Below this many contacts in all, ActiveCampaign advises the contact endpoints over bulk import.
-SMALL_EXPORT = 10
 
 
 class CancelToken(Protocol):
@@ -50,8 +56,8 @@ class ExportOptions:
     dry_run: bool = False
     on_progress: Callable[[ExportProgress], Any] | None = None
     exclude_automations: bool = False
-    batch_size: int = MAX_BATCH_SIZE
-    max_batch_bytes: int = MAX_BATCH_BYTES
+    batch_size: int = BULK_MAX_CONTACTS
+    max_batch_bytes: int = BULK_MAX_BYTES
     max_in_flight: int = 100
     poll_interval: float = 2.0
     settle_timeout: float = 3600.0
@@ -64,8 +70,8 @@ class ExportOptions:
             raise ConfigError(f"list_id must be a positive int, not {self.list_id!r}")
         if not isinstance(self.mapping, FieldMapping):
             raise ConfigError(f"mapping must be a FieldMapping, not {type(self.mapping).__name__}")
-        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
-            raise ConfigError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
+        if not 1 <= self.batch_size <= BULK_MAX_CONTACTS:
+            raise ConfigError(f"batch_size must be between 1 and {BULK_MAX_CONTACTS}")
         if not 1 <= self.max_in_flight <= 10_000:
             raise ConfigError("max_in_flight must be between 1 and 10,000")
         if not 1 <= self.concurrency <= 64:
@@ -116,9 +122,31 @@ def poll_rate(requests_per_second: float | None, bulk_per_minute: float | None) 
     return max(0.2 * requests_per_second, 0.8 * spare)
 
 
+@attrs.frozen
+class Ending:
+    """Why an export stops before it has sent all its input.
+
+    ``cancelled``: the cancel token was set; ``read_error``: the iterable raised (``cause``);
+    ``fatal``: the export cannot go on (``cause`` is the API error). A fatal error outranks
+    the other two.
+    """
+
+    kind: Literal["cancelled", "read_error", "fatal"]
+    reason: str
+    cause: BaseException | None = None
+
+
+_CANCELLED = "the export was cancelled before it was sent"
+
+
 @attrs.define(eq=False)
 class ExportRun:
-    """One export in progress."""
+    """One export in progress.
+
+    Its lifecycle is the scheduler's :class:`~._schedule.Phase` (reading, draining, stopping,
+    halted) plus, once it stops early, one :class:`Ending` saying why. ``cancelled`` records
+    that the cancel token was seen set (the report says so even if a fatal error followed).
+    """
 
     options: ExportOptions
     planner: Planner
@@ -126,14 +154,14 @@ class ExportRun:
     started: float
     clock: Callable[[], float]
     requests: int = 0
-    fatal: Fatal | None = None
-    halted: bool = False
-    next_index: int = 0
-    source_done: bool = False
+    ending: Ending | None = None
     cancelled: bool = False
-    read_error: str | None = None
-    read_exception: BaseException | None = None
+    next_index: int = 0
     dry_run_planned: int = 0
+
+    @property
+    def phase(self) -> Phase:
+        return self.scheduler.phase
 
     @property
     def tally(self) -> Tally:
@@ -155,7 +183,7 @@ class ExportRun:
         submitted (in-flight batches are still polled), after a second one nothing at all.
         """
         self.is_cancelled()
-        if running >= self.options.concurrency or self.halted:
+        if running >= self.options.concurrency or self.phase is Phase.HALTED:
             return None
         return self.scheduler.next_action(now, bulk_wait=bulk_wait)
 
@@ -163,18 +191,24 @@ class ExportRun:
         """Apply one request's answer to the scheduler (in the driver's loop, never a worker)."""
         try:
             settle()
-        except Fatal as fatal:
-            if self.fatal is None:
-                self.fatal = fatal
-                self.scheduler.stop()
-                logger.warning("export to list %d stopping: %s", self.options.list_id, fatal)
-            else:
-                self.halted = True
+        except CannotContinue as fatal:
+            self.cannot_continue(fatal)
+
+    def cannot_continue(self, fatal: CannotContinue) -> None:
+        """A fatal error: submit nothing more (after a second one, send nothing at all)."""
+        if self.ending is not None and self.ending.kind == "fatal":
+            self.scheduler.halt()
+            return
+        self.ending = Ending("fatal", fatal.reason, fatal.cause)
+        self.scheduler.stop()
+        logger.warning("export to list %d stopping: %s", self.options.list_id, fatal)
 
     def is_cancelled(self) -> bool:
         token = self.options.cancel
         if not self.cancelled and token is not None and token.is_set():
             self.cancelled = True
+            if self.ending is None:
+                self.ending = Ending("cancelled", _CANCELLED)
             self.scheduler.stop()
             logger.info(
                 "export to list %d cancelled: settling what is in flight", self.options.list_id
@@ -187,18 +221,18 @@ class ExportRun:
         return self.planner.feed(index, profile)
 
     def end_of_input(self) -> Batch | None:
-        self.source_done = True
-        self.scheduler.input_done = True
+        self.scheduler.end_input()
         return self.planner.close()
 
     def input_failed(self, exc: BaseException) -> Batch | None:
         """The iterable raised after ``next_index`` profiles: stop reading, keep what was read."""
-        self.read_exception = exc
-        self.read_error = (
+        reason = (
             f"reading profile {self.next_index} from the iterable raised "
             f"{type(exc).__name__}: {exc}"[:500]
         )
-        logger.warning("export to list %d: %s", self.options.list_id, self.read_error)
+        if self.ending is None or self.ending.kind == "cancelled":
+            self.ending = Ending("read_error", reason, exc)
+        logger.warning("export to list %d: %s", self.options.list_id, reason)
         batch = self.end_of_input()
         self.scheduler.stop()
         return batch
@@ -210,9 +244,14 @@ class ExportRun:
         if self.options.dry_run:
             self.dry_run_planned += len(batch)
             self.progress()
-        elif self.scheduler.stopping:
-            reason = self.read_error or "the export was cancelled before this batch was sent"
-            self.tally.settle(batch, "failed", reason)
+        elif not self.phase.submits:
+            ending = self.ending
+            reason = (
+                ending.reason
+                if ending is not None and ending.kind == "read_error"
+                else "the export was cancelled before this batch was sent"
+            )
+            self.tally.not_exported(batch, "failed", reason)
         else:
             self.scheduler.add(batch)
 
@@ -263,26 +302,26 @@ class ExportRun:
         Raises :class:`ExportError` carrying the report if the iterable raised, or if a fatal
         error stopped the export.
         """
-        if self.fatal is not None:
-            raise self.stopped(self.fatal) from self.fatal.cause
-        self.scheduler.abandon(self.read_error or "the export was cancelled before it was sent")
+        ending = self.ending
+        if ending is not None and ending.kind == "fatal":
+            raise self.stopped(ending.reason) from ending.cause
+        self.scheduler.abandon(ending.reason if ending is not None else _CANCELLED)
         report = self._final_report()
-        if self.read_error is not None:
-            raise ExportError(self.read_error, report=report) from self.read_exception
+        if ending is not None and ending.kind == "read_error":
+            raise ExportError(ending.reason, report=report) from ending.cause
         return report
 
-    def stopped(self, fatal: Fatal) -> ExportError:
+    def stopped(self, reason: str) -> ExportError:
         """The export cannot go on: settle what is left as failed; the error to raise."""
-        self.scheduler.abandon(f"the export stopped: {fatal.reason}")
-        return ExportError(f"export stopped early: {fatal.reason}", report=self._final_report())
+        self.scheduler.abandon(f"the export stopped: {reason}")
+        return ExportError(f"export stopped early: {reason}", report=self._final_report())
 
     def interrupted(self) -> None:
         """The export was aborted (a second Ctrl-C, task cancellation, a bug): every row read
         and not settled becomes failed, so :attr:`SegmentExporter.report` still adds up."""
         reason = "the export was interrupted before ActiveCampaign confirmed this row"
-        if not self.source_done:
-            self.source_done = True
-            self.tally.settle(self.planner.close() or (), "failed", reason)
+        # Rows the planner holds (read, not yet in a batch) were never sent.
+        self.tally.not_exported(self.end_of_input() or (), "failed", reason)
         self.scheduler.abandon(reason)
 
     def _final_report(self) -> ExportReport:
@@ -303,7 +342,8 @@ def small_export(batch: Batch | None, run: ExportRun) -> list[PlannedContact] | 
     Not in a dry run, and not when reading failed: then, as on the bulk path, nothing read
     after the last submission is sent.
     """
-    if run.options.dry_run or run.read_error is not None or not run.source_done:
+    read_failed = run.ending is not None and run.ending.kind == "read_error"
+    if run.options.dry_run or read_failed or run.phase is Phase.READING:
         return None
     if batch is not None and len(batch) < SMALL_EXPORT:
         return list(batch)

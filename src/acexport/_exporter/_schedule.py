@@ -30,6 +30,7 @@ Rules:
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from collections import deque
@@ -39,15 +40,16 @@ from typing import Any
 import attrs
 
 from .._core._operations import Operation, bulk_import, import_info
-from .._exceptions import APIError, APIStatusError, RateLimitError
+from .._exceptions import APIError, APIStatusError, AuthenticationError, BadRequestError
 from .._models import BulkImportInfo, BulkImportStatus
+from .._report import RowError, RowErrorKind
 from ._pipeline import Batch, PlannedContact
-from ._report import RowError, RowErrorKind
 
 __all__ = [
-    "Fatal",
+    "CannotContinue",
     "InFlight",
     "Input",
+    "Phase",
     "Poll",
     "Scheduler",
     "Stop",
@@ -67,7 +69,10 @@ class Tally:
     failed: int = 0
     errors: list[RowError] = attrs.field(factory=list)
 
-    def settle(self, contacts: Iterable[PlannedContact], kind: RowErrorKind, reason: str) -> int:
+    def not_exported(
+        self, contacts: Iterable[PlannedContact], kind: RowErrorKind, reason: str
+    ) -> int:
+        """Count ``contacts`` as ``kind`` (rejected or failed), each with a RowError."""
         n = 0
         for c in contacts:
             self.errors.append(RowError(c.index, c.email, kind, reason))
@@ -124,7 +129,7 @@ class Stop:
     """Everything submitted has settled."""
 
 
-class Fatal(Exception):
+class CannotContinue(Exception):
     """The export cannot go on (credentials revoked, list deleted, API down)."""
 
     def __init__(self, reason: str, cause: APIError | None = None) -> None:
@@ -165,6 +170,26 @@ def operation(action: Submit | Poll) -> Operation[Any]:
     return import_info(action.flight.batch_id)
 
 
+class Phase(enum.Enum):
+    """Where a bulk export is in its life; the one state that says what may still be sent.
+
+    ``READING``: input is read, batches submitted and polled. ``DRAINING``: the input ended;
+    what is pending is still submitted, what is in flight polled. ``STOPPING``: cancelled, the
+    iterable raised, or a fatal error: nothing new is submitted, what is in flight still
+    settles. ``HALTED``: a second fatal error: nothing more is sent at all.
+    """
+
+    READING = "reading"
+    DRAINING = "draining"
+    STOPPING = "stopping"
+    HALTED = "halted"
+
+    @property
+    def submits(self) -> bool:
+        """True while batches may still be submitted."""
+        return self in (Phase.READING, Phase.DRAINING)
+
+
 @attrs.define
 class Scheduler:
     """The state of one bulk export's sending. See the module docstring for the rules."""
@@ -183,8 +208,7 @@ class Scheduler:
     pending: deque[Submit] = attrs.field(factory=deque)
     submitting: list[Submit] = attrs.field(factory=list)
     in_flight: deque[InFlight] = attrs.field(factory=deque)
-    input_done: bool = False
-    stopping: bool = False
+    phase: Phase = Phase.READING
     _consecutive_failures: int = 0
     _poll_slot: float = -math.inf
 
@@ -195,8 +219,7 @@ class Scheduler:
 
     def wants_input(self) -> bool:
         return (
-            not self.input_done
-            and not self.stopping
+            self.phase is Phase.READING
             and not self.pending
             and self._unsettled() < self.max_in_flight
         )
@@ -211,7 +234,7 @@ class Scheduler:
         due = self._due_poll(soon) if soon >= self._poll_slot else None
         can_submit = (
             bool(self.pending)
-            and not self.stopping
+            and self.phase.submits
             and self._unsettled() < self.max_in_flight
             # Two submissions may overlap (enough when a request takes up to two bulk slots);
             # more would only wait in the rate limiter, holding workers that polls need.
@@ -253,7 +276,7 @@ class Scheduler:
     def add(self, batch: Batch) -> None:
         self.pending.append(Submit(batch))
 
-    def settle(self, action: Submit | Poll, outcome: object, now: float) -> None:
+    def answer(self, action: Submit | Poll, outcome: object, now: float) -> None:
         """Apply what a submit or poll gave: its result, or the :class:`APIError` it raised."""
         if isinstance(action, Submit):
             if isinstance(outcome, APIError):
@@ -281,28 +304,26 @@ class Scheduler:
         """The client gave up submitting ``action`` (retries spent, or a refusal)."""
         self._unclaim(action)
         batch = action.batch
-        if isinstance(error, APIStatusError) and error.status_code in (401, 403):
+        if isinstance(error, AuthenticationError):
             self._requeue_front(action)
-            raise Fatal(f"ActiveCampaign refused the API key mid-export: {error.message}", error)
-        if (
-            isinstance(error, APIStatusError)
-            and error.status_code == 400
-            and not isinstance(error, RateLimitError)
-        ):
+            raise CannotContinue(
+                f"ActiveCampaign refused the API key mid-export: {error.message}", error
+            )
+        if isinstance(error, BadRequestError):
             named = _contact_indexes(error, len(batch))
             if named:
                 for i, reason in sorted(named.items()):
-                    self.tally.settle([batch.contacts[i]], "rejected", reason)
+                    self.tally.not_exported([batch.contacts[i]], "rejected", reason)
                 rest = [c for i, c in enumerate(batch.contacts) if i not in named]
                 if rest:
                     self.pending.appendleft(Submit(batch.subset(rest), action.resubmits))
                 return
-            self.tally.settle(batch, "rejected", f"ActiveCampaign refused the batch: {error}")
+            self.tally.not_exported(batch, "rejected", f"ActiveCampaign refused the batch: {error}")
             return
-        self.tally.settle(batch, "failed", f"could not submit the batch: {error}")
+        self.tally.not_exported(batch, "failed", f"could not submit the batch: {error}")
         self._consecutive_failures += 1
         if self._consecutive_failures >= self.max_consecutive_failures:
-            raise Fatal(
+            raise CannotContinue(
                 f"{self._consecutive_failures} batches in a row could not be submitted; "
                 f"last error: {error}",
                 error,
@@ -315,7 +336,7 @@ class Scheduler:
             if now - flight.submitted_at >= self.settle_timeout:
                 self._drop(flight)
                 state = info.status.value if info.status else "not started"
-                self.tally.settle(
+                self.tally.not_exported(
                     flight.batch,
                     "failed",
                     f"batch {flight.batch_id} still {state} after {self.settle_timeout:.0f}s; "
@@ -329,7 +350,7 @@ class Scheduler:
         refused = {e.strip().lower() for e in info.failed_emails}
         bad = [c for c in flight.batch if c.email.lower() in refused] if refused else []
         if bad:
-            self.tally.settle(
+            self.tally.not_exported(
                 bad,
                 "rejected",
                 f"ActiveCampaign refused this contact in batch {flight.batch_id} "
@@ -344,7 +365,7 @@ class Scheduler:
             self.tally.exported += len(good)
             return
         status = info.status.value if info.status else "unknown"
-        if flight.resubmits < self.max_resubmits and not self.stopping:
+        if flight.resubmits < self.max_resubmits and self.phase.submits:
             self.pending.appendleft(
                 Submit(
                     flight.batch.subset(good),
@@ -353,7 +374,7 @@ class Scheduler:
                 )
             )
             return
-        self.tally.settle(
+        self.tally.not_exported(
             good,
             "failed",
             f"batch {flight.batch_id} ended {status} "
@@ -362,15 +383,17 @@ class Scheduler:
 
     def poll_failed(self, flight: InFlight, error: APIError, now: float) -> None:
         """``/import/info`` failed after the client's retries."""
-        if isinstance(error, APIStatusError) and error.status_code in (401, 403):
-            raise Fatal(f"ActiveCampaign refused the API key mid-export: {error.message}", error)
+        if isinstance(error, AuthenticationError):
+            raise CannotContinue(
+                f"ActiveCampaign refused the API key mid-export: {error.message}", error
+            )
         flight.poll_errors += 1
         if (
             flight.poll_errors >= self.max_poll_errors
             or now - flight.submitted_at >= self.settle_timeout
         ):
             self._drop(flight)
-            self.tally.settle(
+            self.tally.not_exported(
                 flight.batch,
                 "failed",
                 f"the status of batch {flight.batch_id} could not be read ({error}); "
@@ -387,24 +410,34 @@ class Scheduler:
 
     # --- ending -----------------------------------------------------------------------------
 
+    def end_input(self) -> None:
+        """No more batches will be added."""
+        if self.phase is Phase.READING:
+            self.phase = Phase.DRAINING
+
     def stop(self) -> None:
         """Submit nothing more; what is in flight still settles."""
-        self.stopping = True
+        if self.phase is not Phase.HALTED:
+            self.phase = Phase.STOPPING
+
+    def halt(self) -> None:
+        """Send nothing more at all."""
+        self.phase = Phase.HALTED
 
     def abandon(self, reason: str) -> None:
         """Settle every row not yet settled as failed (the export is ending early)."""
         while self.pending:
             action = self.pending.popleft()
             earlier = f"; earlier, {action.history}" if action.history else ""
-            self.tally.settle(action.batch, "failed", f"{reason}{earlier}")
+            self.tally.not_exported(action.batch, "failed", f"{reason}{earlier}")
         while self.submitting:
-            self.tally.settle(
+            self.tally.not_exported(
                 self.submitting.pop().batch,
                 "failed",
                 f"{reason} (its submission was not confirmed)",
             )
         while self.in_flight:
             flight = self.in_flight.popleft()
-            self.tally.settle(
+            self.tally.not_exported(
                 flight.batch, "failed", f"{reason} (batch {flight.batch_id} was not confirmed)"
             )

@@ -13,19 +13,20 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from .._core import _operations as ops
-from .._exceptions import APIError, APIStatusError
+from .._exceptions import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    UnprocessableEntityError,
+)
 from .._models import ListMembership, ListStatus, Tag
 from ._pipeline import PlannedContact
 from ._run import ExportRun
-from ._schedule import Fatal
+from ._schedule import CannotContinue
 
 __all__ = ["SmallSteps", "small_export_steps"]
 
 SmallSteps = Generator["ops.Operation[Any]", Any, None]
-
-
-def _is_auth(error: APIError) -> bool:
-    return isinstance(error, APIStatusError) and error.status_code in (401, 403)
 
 
 def _tag_id(name: str) -> Generator[ops.Operation[Any], Any, int]:
@@ -44,20 +45,22 @@ def _tag_id(name: str) -> Generator[ops.Operation[Any], Any, int]:
 
 
 def small_export_steps(run: ExportRun, contacts: Sequence[PlannedContact]) -> SmallSteps:
-    """Send ``contacts`` one by one; raises :class:`Fatal` if the key is refused."""
+    """Send ``contacts`` one by one; raises :class:`CannotContinue` if the key is refused."""
     list_id, tally = run.options.list_id, run.tally
     tag_ids: list[int] = []
     try:
         for name in run.options.mapping.tags:
             tag_ids.append((yield from _tag_id(name)))
     except APIError as error:
-        if _is_auth(error):
-            raise Fatal(str(error), error) from None
-        tally.settle(contacts, "failed", f"could not find or create the tags: {error}")
+        if isinstance(error, AuthenticationError):
+            raise CannotContinue(str(error), error) from None
+        tally.not_exported(contacts, "failed", f"could not find or create the tags: {error}")
         return
     for i, c in enumerate(contacts):
         if run.is_cancelled():
-            tally.settle(contacts[i:], "failed", "the export was cancelled before it was sent")
+            tally.not_exported(
+                contacts[i:], "failed", "the export was cancelled before it was sent"
+            )
             return
         try:
             contact = yield ops.sync_contact(
@@ -75,13 +78,13 @@ def small_export_steps(run: ExportRun, contacts: Sequence[PlannedContact]) -> Sm
             for tag_id in tag_ids:
                 yield ops.add_tag(contact.id, tag_id)
         except APIError as error:
-            if _is_auth(error):
-                tally.settle(contacts[i:], "failed", f"the export stopped: {error}")
-                raise Fatal(str(error), error) from None
-            if isinstance(error, APIStatusError) and error.status_code in (400, 422):
-                tally.settle([c], "rejected", f"ActiveCampaign refused it: {error}")
+            if isinstance(error, AuthenticationError):
+                tally.not_exported(contacts[i:], "failed", f"the export stopped: {error}")
+                raise CannotContinue(str(error), error) from None
+            if isinstance(error, (BadRequestError, UnprocessableEntityError)):
+                tally.not_exported([c], "rejected", f"ActiveCampaign refused it: {error}")
             else:
-                tally.settle([c], "failed", f"not delivered: {error}")
+                tally.not_exported([c], "failed", f"not delivered: {error}")
         else:
             tally.exported += 1
         run.progress()

@@ -322,31 +322,25 @@ class FakeActiveCampaign:
         real time. ``options`` go to the client (``max_retries=``, ``requests_per_second=``
         ...). Close it (``with fake.client() as client:``) when done.
         """
-        client = ActiveCampaign(
+        return ActiveCampaign(
             "https://fake.api-us1.com",
             self.api_key,
-            http_client=httpx.Client(transport=self.transport()),
+            transport=self.transport(),
+            clock=self._clock,
+            sleep=self._clock.sleep if isinstance(self._clock, VirtualClock) else None,
             **options,
         )
-        client._owns_http = True  # closing the client closes the transport it was given here
-        client._set_clock(self._clock)
-        if isinstance(self._clock, VirtualClock):
-            client._sleep = self._clock.sleep
-        return client
 
     def async_client(self, **options: Any) -> AsyncActiveCampaign:
         """The :class:`~acexport.AsyncActiveCampaign` twin of :meth:`client`."""
-        client = AsyncActiveCampaign(
+        return AsyncActiveCampaign(
             "https://fake.api-us1.com",
             self.api_key,
-            http_client=httpx.AsyncClient(transport=self.transport()),
+            transport=self.transport(),
+            clock=self._clock,
+            sleep=self._clock.asleep if isinstance(self._clock, VirtualClock) else None,
             **options,
         )
-        client._owns_http = True
-        client._set_clock(self._clock)
-        if isinstance(self._clock, VirtualClock):
-            client._sleep = self._clock.asleep
-        return client
 
     def serve(self) -> FakeServer:
         """Start serving on ``127.0.0.1`` (ephemeral port) and return the running server.

@@ -1,0 +1,146 @@
+"""What the sync and async exporters share: options, the checks before sending, the run.
+
+:class:`ExporterBase` validates the options once and builds each export's
+:class:`~._run.ExportRun`. :func:`preflight` is the checks made before any contact is sent, as
+a sans-I/O generator like :mod:`._small`: it yields each operation and is sent its result, so
+one piece of code serves both exporters (driven by :func:`acexport._caller.drive` or
+:func:`acexport._async_caller.adrive`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from .._async_caller import AsyncCaller
+from .._caller import Caller
+from .._core import _operations as ops
+from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
+from .._exceptions import ConfigError
+from .._models import ContactList, CustomField
+from .._report import ExportProgress, ExportReport
+from ._mapping import FieldMapping
+from ._run import CancelToken, ExportOptions, ExportRun, check_list, poll_rate
+
+__all__ = ["ExporterBase", "check_profiles", "preflight"]
+
+logger = logging.getLogger("acexport")
+
+CallerT = TypeVar("CallerT", Caller, AsyncCaller)
+
+#: Profiles read between two looks at the cancel token.
+CANCEL_CHECK_EVERY = 256
+#: Wake at least this often (seconds) to look at the cancel token.
+MAX_IDLE_SLEEP = 1.0
+
+
+class ExporterBase(Generic[CallerT]):
+    """The options both exporters take and the latest run's report."""
+
+    def __init__(
+        self,
+        caller: CallerT,
+        list_id: int,
+        mapping: FieldMapping,
+        *,
+        dry_run: bool = False,
+        on_progress: Callable[[ExportProgress], Any] | None = None,
+        exclude_automations: bool = False,
+        batch_size: int = BULK_MAX_CONTACTS,
+        max_batch_bytes: int = BULK_MAX_BYTES,
+        max_in_flight: int = 100,
+        poll_interval: float = 2.0,
+        settle_timeout: float = 3600.0,
+        max_resubmits: int = 2,
+        concurrency: int = 4,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self._caller: CallerT = caller
+        self._options = ExportOptions(
+            list_id=list_id,
+            mapping=mapping,
+            dry_run=dry_run,
+            on_progress=on_progress,
+            exclude_automations=exclude_automations,
+            batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes,
+            max_in_flight=max_in_flight,
+            poll_interval=poll_interval,
+            settle_timeout=settle_timeout,
+            max_resubmits=max_resubmits,
+            concurrency=concurrency,
+            cancel=cancel,
+        )
+        self._run: ExportRun | None = None
+
+    @property
+    def report(self) -> ExportReport | None:
+        """The latest export's report so far (also after it was interrupted), or None."""
+        return self._run.report() if self._run is not None else None
+
+    def _start(self, fields: Sequence[CustomField], started: float, requests: int) -> ExportRun:
+        """A new run, after the checks (``requests`` of them) and with the account's fields."""
+        opts, limits = self._options, self._caller.limits
+        scheduler = opts.scheduler(
+            poll_rate(limits.requests_per_second, limits.bulk_imports_per_minute),
+            limits.bulk_imports_per_minute,
+        )
+        run = ExportRun(opts, opts.planner(fields), scheduler, started, self._caller.clock)
+        run.requests = run._base_requests = requests
+        self._run = run
+        logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
+        return run
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self._caller!r}, list_id={self._options.list_id}, "
+            f"mapping={self._options.mapping!r})"
+        )
+
+
+def wrong_client(exporter: str, expected: str, client: object) -> ConfigError:
+    """The error for a client of the other kind (or not a client) given to an exporter."""
+    hint = {
+        "AsyncActiveCampaign": ": use AsyncSegmentExporter with AsyncActiveCampaign",
+        "ActiveCampaign": ": use SegmentExporter with ActiveCampaign",
+    }.get(type(client).__name__, "")
+    return ConfigError(f"{exporter} takes an {expected}, not {type(client).__name__}{hint}")
+
+
+def check_profiles(profiles: object) -> None:
+    """A single profile (a dict, a string) or a DataFrame passed where an iterable of
+    profiles belongs."""
+    if isinstance(profiles, (str, bytes, Mapping)):
+        raise ConfigError(
+            f"export() takes an iterable of profiles, not a single {type(profiles).__name__}: "
+            "pass a list of them (e.g. [profile])"
+        )
+    module = type(profiles).__module__.split(".")[0]
+    if module in ("pandas", "polars") and type(profiles).__name__ == "DataFrame":
+        how = (
+            "df.to_dict('records') or df.itertuples(index=False)"
+            if module == "pandas"
+            else "df.iter_rows(named=True)"
+        )
+        raise ConfigError(
+            f"export() takes an iterable of profiles; iterating a {module} DataFrame gives its "
+            f"column names, not its rows: pass {how}"
+        )
+
+
+def preflight(options: ExportOptions) -> Generator[ops.Operation[Any], Any, list[CustomField]]:
+    """Before any contact is sent: the key works (``users/me``), the list exists, and the
+    account's custom fields (only when the mapping has some). Returns the fields."""
+    yield ops.users_me()
+    list_: ContactList = yield ops.get_list(options.list_id)
+    check_list(list_, options.list_id)
+    fields: list[CustomField] = []
+    if options.mapping.fields:
+        pager = ops.fields_pager()
+        op: ops.Operation[Any] | None = pager.first()
+        while op is not None:
+            page: ops.Page[CustomField] = yield op
+            fields.extend(page.items)
+            op = pager.next(op, page)
+    return fields
