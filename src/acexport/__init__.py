@@ -28,7 +28,8 @@ from ._exceptions import (
 )
 from ._exporter._async_export import AsyncSegmentExporter
 from ._exporter._export import SegmentExporter
-from ._exporter._mapping import FieldMapping
+from ._exporter._mapping import FieldMapping, Source
+from ._exporter._run import CancelToken
 from ._models import (
     BulkContact,
     BulkImportInfo,
@@ -42,7 +43,7 @@ from ._models import (
     Tag,
     User,
 )
-from ._report import ExportProgress, ExportReport, RowError
+from ._report import ExportProgress, ExportReport, RowError, RowErrorKind
 from ._version import __version__
 
 # A library logs, the application decides where it goes: without this, Python's last-resort
@@ -63,6 +64,7 @@ __all__ = [
     "BulkContact",
     "BulkImportInfo",
     "BulkImportStatus",
+    "CancelToken",
     "ConfigError",
     "Contact",
     "ContactList",
@@ -78,8 +80,10 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "RowError",
+    "RowErrorKind",
     "SegmentExporter",
     "ServerError",
+    "Source",
     "Tag",
     "UnprocessableEntityError",
     "User",

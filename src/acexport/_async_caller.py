@@ -1,8 +1,8 @@
 """The asynchronous caller: the twin of :mod:`acexport._caller`, awaited (asyncio or trio).
 
 :func:`adrive` and :class:`AsyncCaller` mirror :func:`~acexport._caller.drive` and
-:class:`~acexport._caller.Caller` line for line; ``tests/test_twins.py`` diffs the two modules
-and allows only the differences listed there. Every attempt of a request ends within the
+:class:`~acexport._caller.Caller` line for line; ``tests/design/test_twins.py`` diffs the two
+modules and allows only the differences listed there. Every attempt of a request ends within the
 client's ``timeout`` in all: here a cancel scope around the whole attempt enforces it, whatever
 ``http_client`` or ``transport`` is used.
 """
@@ -17,11 +17,10 @@ import anyio
 import httpx
 
 from ._base import CallerBase
-from ._caller import check_body, complete, undecodable
 from ._config import ClientConfig
 from ._core._call import Sleep
 from ._core._operations import Operation, Pager
-from ._exceptions import APIConnectionError
+from ._http import cancel_after, check_body, complete, undecodable
 
 __all__ = ["AsyncCaller", "adrive"]
 
@@ -106,29 +105,15 @@ class AsyncCaller(CallerBase):
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         until = time.monotonic() + self.config.timeout
-        try:
-            with anyio.fail_after(self.config.timeout):
-                response = await self.http.send(request, stream=True)
-                try:
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        check_body(request, response, len(body), until)
-                except httpx.DecodingError:
-                    raise undecodable(request, response) from None
-                finally:
-                    await response.aclose()
-        except TimeoutError:
-            raise httpx.ReadTimeout(
-                "the answer did not arrive within the timeout", request=request
-            ) from None
-        except RuntimeError as exc:
-            # httpx's connections belong to the event loop that opened them.
-            raise APIConnectionError(
-                f"the request could not be sent ({type(exc).__name__}: {exc}); an "
-                "AsyncActiveCampaign must be used from the event loop it was first used in "
-                "(create one client per event loop)",
-                method=request.method,
-                url=str(request.url.copy_with(query=None)),
-            ) from None
+        with cancel_after(request, self.config.timeout):
+            response = await self.http.send(request, stream=True)
+            try:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    check_body(request, response, len(body), until)
+            except httpx.DecodingError:
+                raise undecodable(request, response) from None
+            finally:
+                await response.aclose()
         return complete(response, body)

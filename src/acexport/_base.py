@@ -30,14 +30,11 @@ from ._core._ratelimit import RateLimiter
 from ._core._retry import RetryPolicy
 from ._version import __version__
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES", "CallerBase", "Limits"]
+__all__ = ["DEFAULT_TIMEOUT", "CallerBase", "Limits"]
 
 T = TypeVar("T")
 #: Seconds one attempt of a request may take in all: connect, send, wait and read the answer.
 DEFAULT_TIMEOUT = 30.0
-#: The most of a response body acexport reads (decoded). ActiveCampaign's largest real
-#: answers (a page of 100 contacts, a batch's status with 250 ids) are a few hundred KB.
-MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
 
 @attrs.frozen

@@ -7,28 +7,26 @@ requests), the exporter's checks and its small-export path (they yield operation
 ``now``, ``sleep``, ``bulk_wait`` (see :mod:`acexport._base`).
 
 Every attempt of a request ends within the client's ``timeout`` in all (connect, send, wait,
-read), however slowly the server trickles, and reads at most
-:data:`~acexport._base.MAX_RESPONSE_BYTES` of body. The async twin is
-:mod:`acexport._async_caller`; ``tests/test_twins.py`` keeps the two from drifting apart.
+read), however slowly the server trickles (:func:`acexport._http.deadline`), and reads at most
+:data:`~acexport._http.MAX_RESPONSE_BYTES` of body. The async twin is
+:mod:`acexport._async_caller`; ``tests/design/test_twins.py`` keeps the two from drifting apart.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
-import httpcore
 import httpx
 
-from ._base import MAX_RESPONSE_BYTES, CallerBase
+from ._base import CallerBase
 from ._config import ClientConfig
 from ._core._call import Sleep
 from ._core._operations import Operation, Pager
-from ._exceptions import ResponseValidationError
+from ._http import check_body, complete, deadline, deadline_transport, undecodable
 
-__all__ = ["Caller", "check_body", "complete", "drive", "undecodable"]
+__all__ = ["Caller", "drive"]
 
 T = TypeVar("T")
 Y = TypeVar("Y")
@@ -77,7 +75,7 @@ class Caller(CallerBase):
             http_client
             if http_client is not None
             else httpx.Client(
-                transport=transport if transport is not None else _deadline_transport(),
+                transport=transport if transport is not None else deadline_transport(),
                 timeout=config.timeout,
             )
         )
@@ -109,8 +107,7 @@ class Caller(CallerBase):
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         until = time.monotonic() + self.config.timeout
-        _deadline.until = until
-        try:
+        with deadline(until):
             response = self.http.send(request, stream=True)
             try:
                 body = bytearray()
@@ -121,121 +118,4 @@ class Caller(CallerBase):
                 raise undecodable(request, response) from None
             finally:
                 response.close()
-        finally:
-            _deadline.until = None
         return complete(response, body)
-
-
-def check_body(request: httpx.Request, response: httpx.Response, size: int, until: float) -> None:
-    """Stop reading an answer over :data:`MAX_RESPONSE_BYTES` (not retried) or past the
-    attempt's deadline (a timeout, retried like one)."""
-    if size > MAX_RESPONSE_BYTES:
-        raise ResponseValidationError(
-            f"the answer to {request.method} {request.url.path} is over "
-            f"{MAX_RESPONSE_BYTES:,} bytes; acexport stopped reading it",
-            method=request.method,
-            url=str(request.url.copy_with(query=None)),
-            status_code=response.status_code,
-            body="",
-        )
-    if time.monotonic() > until:
-        raise httpx.ReadTimeout("the answer did not arrive within the timeout", request=request)
-
-
-def undecodable(request: httpx.Request, response: httpx.Response) -> ResponseValidationError:
-    return ResponseValidationError(
-        f"the answer to {request.method} {request.url.path} could not be decoded "
-        "(its Content-Encoding does not match its body)",
-        method=request.method,
-        url=str(request.url.copy_with(query=None)),
-        status_code=response.status_code,
-        body="",
-    )
-
-
-def complete(response: httpx.Response, body: bytearray) -> httpx.Response:
-    """The answer with its (already decoded) body read, for the pure core to parse."""
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
-    return httpx.Response(
-        response.status_code, headers=headers, content=bytes(body), request=response.request
-    )
-
-
-# --- a deadline for every attempt, however slowly the server sends -------------------------
-# httpx's timeouts bound each read, not a whole request: a server that sends one byte a second
-# never trips them. The client's own transport runs its sockets through this backend, which
-# shrinks every read's and write's timeout to what is left of the attempt's deadline. (With an
-# ``http_client`` or ``transport`` of your own, the deadline is checked between body chunks.)
-
-_deadline = threading.local()
-
-
-def _left(timeout: float | None, exc: type[Exception]) -> float | None:
-    until: float | None = getattr(_deadline, "until", None)
-    if until is None:
-        return timeout
-    left = until - time.monotonic()
-    if left <= 0:
-        raise exc("the request's deadline passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(
-            ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)
-        )
-        return _DeadlineStream(inner)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _deadline_transport() -> httpx.HTTPTransport:
-    """httpx's transport with the deadline backend under its connection pool.
-
-    httpx has no public way to give its pool a network backend; where its internals differ
-    from what this expects, the transport stays as it is (the deadline is then checked between
-    body chunks only). ``tests/reliability/test_hostile_server.py`` holds it to the deadline.
-    """
-    transport = httpx.HTTPTransport()
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return transport

@@ -2,7 +2,7 @@
 
 The twin of :mod:`._export`, awaited: the same pure parts over the client's
 :class:`~acexport._async_caller.AsyncCaller`, with tasks instead of threads.
-``tests/test_twins.py`` keeps the two from drifting apart.
+``tests/design/test_twins.py`` keeps the two from drifting apart.
 """
 
 from __future__ import annotations

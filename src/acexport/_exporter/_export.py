@@ -4,7 +4,7 @@ It drives the pure parts (:class:`~._pipeline.Planner` plans batches,
 :class:`~._schedule.Scheduler` decides what to send and settles every row,
 :class:`~._run.ExportRun` keeps the counts) over the client's :class:`~acexport._caller.Caller`:
 it reads the iterable, sends and sleeps, nothing else. The async twin is
-:mod:`._async_export`; ``tests/test_twins.py`` keeps the two from drifting apart.
+:mod:`._async_export`; ``tests/design/test_twins.py`` keeps the two from drifting apart.
 """
 
 from __future__ import annotations
