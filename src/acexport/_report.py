@@ -41,22 +41,26 @@ class ExportProgress:
     in_flight: int
     requests: int
     elapsed: float
+    unchanged: int = 0
 
 
 @attrs.frozen
 class ExportReport:
     """Every profile read, accounted for.
 
-    Always ``received == exported + duplicates + invalid + rejected + failed``, and ``errors``
-    holds one :class:`RowError` per invalid, rejected or failed row, in index order.
+    Always ``received == exported + unchanged + duplicates + invalid + rejected + failed``, and
+    ``errors`` holds one :class:`RowError` per invalid, rejected or failed row, in index order.
 
     - ``exported``: upserted into ActiveCampaign with its fields and tags and put on the list
       (a contact who had unsubscribed from the list stays unsubscribed: consent wins).
+    - ``unchanged``: with a ``state``, a contact exactly as the state records it confirmed on
+      the list, so not sent again (0 without a state; see ``incremental``).
     - ``duplicates``: a later profile with an email (compared case-insensitively) already seen
       in this export; the first occurrence wins. Not in ``errors``.
     - ``requests``: HTTP requests the export made (retries included); ``elapsed``: seconds.
     - ``dry_run``: nothing was sent; ``exported`` counts what would have been.
     - ``cancelled``: the export was cancelled; what had been read is still accounted for.
+    - ``incremental``: the export compared every contact with a state (``unchanged`` applies).
     """
 
     list_id: int
@@ -71,6 +75,8 @@ class ExportReport:
     elapsed: float = 0.0
     dry_run: bool = False
     cancelled: bool = False
+    unchanged: int = 0
+    incremental: bool = False
 
     @property
     def ok(self) -> bool:
@@ -80,9 +86,10 @@ class ExportReport:
     def summary(self) -> str:
         """One line of counts, e.g. for a log or a terminal."""
         prefix = "dry run: would export" if self.dry_run else "exported"
+        unchanged = f"{self.unchanged} unchanged, " if self.incremental else ""
         return (
             f"{prefix} {self.exported} of {self.received} profiles to list {self.list_id}: "
-            f"{self.duplicates} duplicates, {self.invalid} invalid, {self.rejected} rejected, "
+            f"{unchanged}{self.duplicates} duplicates, {self.invalid} invalid, {self.rejected} rejected, "
             f"{self.failed} failed ({self.requests} requests, {self.elapsed:.1f}s)"
         )
 
@@ -93,6 +100,7 @@ class ExportReport:
                 ("list", self.list_id),
                 ("received", self.received),
                 ("exported" if not self.dry_run else "would export", self.exported),
+                *((("unchanged", self.unchanged),) if self.incremental else ()),
                 ("duplicates", self.duplicates),
                 ("invalid", self.invalid),
                 ("rejected", self.rejected),

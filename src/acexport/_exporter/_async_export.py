@@ -14,14 +14,28 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+from anyio import to_thread
 from anyio.streams.memory import MemoryObjectSendStream
 
 from .._async_caller import AsyncCaller, adrive
 from .._async_client import AsyncActiveCampaign, caller_of
-from .._exceptions import APIError
+from .._core._call import Sleep
+from .._core._operations import Operation
+from .._exceptions import APIError, StateError
 from .._report import ExportReport
-from ._common import CANCEL_CHECK_EVERY, MAX_IDLE_SLEEP, ExporterBase, check_profiles, preflight
+from ._common import (
+    CANCEL_CHECK_EVERY,
+    MAX_IDLE_SLEEP,
+    ExporterBase,
+    StateSession,
+    check_profiles,
+    log_resumed,
+    preflight,
+    state_failed,
+)
 from ._common import wrong_client as _wrong_client
+from ._delta import save
+from ._resume import resume_steps
 from ._mapping import FieldMapping
 from ._pipeline import Batch, PlannedContact
 from ._run import ExportRun, small_export
@@ -53,19 +67,45 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
         caller, opts = self._caller, self._options
         started = caller.now()
         checks: list[None] = []
-        fields = await adrive(
-            preflight(opts), partial(caller.run, on_send=partial(checks.append, None))
-        )
-        run = self._start(fields, started, len(checks))
-        source = _aiter(profiles)
+        count = partial(checks.append, None)
+        session = await to_thread.run_sync(self._open_state)
+        run: ExportRun | None = None
         try:
-            first = await self._read_batch(run, source)
+            fields = await adrive(preflight(opts), partial(caller.run, on_send=count))
+            if session is not None and session.write:
+                await self._resume(session, count)
+            run = self._start(fields, started, len(checks))
+            return await self._export(run, session, _aiter(profiles))
+        finally:
+            if session is not None:
+                report = run.report() if run is not None else None
+                with anyio.CancelScope(shield=True):
+                    await to_thread.run_sync(session.close, report)
+
+    async def _resume(self, session: StateSession, count: Callable[[], None]) -> None:
+        """Settle the batches an earlier run left open, before anything new is sent."""
+        batches = await to_thread.run_sync(session.list.open_batches)
+        if not batches:
+            return
+        caller, opts = self._caller, self._options
+        steps = resume_steps(
+            batches, poll_interval=opts.poll_interval, settle_timeout=opts.settle_timeout
+        )
+        resumed = await adrive(steps, partial(perform, caller, count), (APIError,))
+        await to_thread.run_sync(session.resumed, resumed)
+        log_resumed(resumed, opts.list_id)
+
+    async def _export(
+        self, run: ExportRun, session: StateSession | None, source: AsyncIterator[Any]
+    ) -> ExportReport:
+        try:
+            first = await self._read(run, session, source)
             small = small_export(first, run)
             if small is not None:
-                await self._send_small(run, small)
+                await self._send_small(run, session, small)
             else:
                 run.take(first)
-                await self._loop(run, source)
+                await self._loop(run, session, source)
         except CannotContinue as fatal:  # only the small path raises it; the loop records it
             raise run.stopped(fatal.reason) from fatal.cause
         except BaseException:
@@ -73,23 +113,63 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
             raise
         return run.finish()
 
-    async def _read_batch(self, run: ExportRun, source: AsyncIterator[Any]) -> Batch | None:
+    async def _read(
+        self, run: ExportRun, session: StateSession | None, source: AsyncIterator[Any]
+    ) -> list[Batch]:
+        """Read profiles until batches are ready to send (or the input ends)."""
         if run.is_cancelled():  # set before (or while) reading: read nothing more
-            return run.end_of_input()
+            return await self._last(run, session, run.end_of_input())
         try:
             async for profile in source:
                 batch = run.feed(profile)
                 if batch is not None:
-                    return batch
+                    ready = await self._changed(run, session, batch)
+                    if ready:
+                        return ready
                 if run.next_index % CANCEL_CHECK_EVERY == 0:
                     await anyio.lowlevel.checkpoint()  # let other tasks run meanwhile
                     if run.is_cancelled():
-                        return run.end_of_input()
+                        return await self._last(run, session, run.end_of_input())
+        except StateError as exc:
+            assert session is not None
+            state_failed(run, session.store.location, exc)
+            return await self._last(run, session, run.end_of_input())
         except Exception as exc:
-            return run.input_failed(exc)
-        return run.end_of_input()
+            return await self._last(run, session, run.input_failed(exc))
+        return await self._last(run, session, run.end_of_input())
 
-    async def _loop(self, run: ExportRun, source: AsyncIterator[Any]) -> None:
+    async def _changed(
+        self, run: ExportRun, session: StateSession | None, batch: Batch
+    ) -> list[Batch]:
+        """The batch, less what the state confirmed as it is (re-batched)."""
+        delta = run.delta
+        if delta is None or session is None or not run.phase.submits:
+            return [batch]
+        emails = delta.emails(batch)
+        return delta.add(
+            batch, await to_thread.run_sync(session.list.confirmed, emails) if emails else {}
+        )
+
+    async def _last(
+        self, run: ExportRun, session: StateSession | None, batch: Batch | None
+    ) -> list[Batch]:
+        ready = await self._changed(run, session, batch) if batch is not None else []
+        rest = run.delta.close() if run.delta is not None else None
+        return [*ready, rest] if rest is not None else ready
+
+    async def _save(self, run: ExportRun, session: StateSession | None) -> None:
+        """Write to the state what the answers applied so far mean for it."""
+        effects = run.take_effects()
+        if session is None or not effects:
+            return
+        try:
+            await to_thread.run_sync(save, session.list, effects)
+        except StateError as exc:
+            state_failed(run, session.store.location, exc)
+
+    async def _loop(
+        self, run: ExportRun, session: StateSession | None, source: AsyncIterator[Any]
+    ) -> None:
         """Read, submit and poll until everything settles: up to ``concurrency`` requests run
         in tasks; their answers are applied here, one at a time."""
         caller = self._caller
@@ -99,7 +179,7 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
             while True:
                 action = run.next_step(running, caller.now(), caller.bulk_wait())
                 if isinstance(action, Input):
-                    run.take(await self._read_batch(run, source))
+                    run.take(await self._read(run, session, source))
                     continue
                 if isinstance(action, (Submit, Poll)):
                     running += 1
@@ -122,6 +202,7 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
                             apply = receive.receive_nowait()
                         except anyio.WouldBlock:
                             break
+                await self._save(run, session)
                 run.progress()
 
     async def _request(
@@ -139,9 +220,24 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
             outcome = error
         send.send_nowait(partial(run.scheduler.answer, action, outcome, caller.now()))
 
-    async def _send_small(self, run: ExportRun, contacts: Sequence[PlannedContact]) -> None:
+    async def _send_small(
+        self, run: ExportRun, session: StateSession | None, contacts: Sequence[PlannedContact]
+    ) -> None:
         steps = small_export_steps(run, contacts)
-        await adrive(steps, partial(self._caller.run, on_send=run.count_request), (APIError,))
+        try:
+            await adrive(steps, partial(self._caller.run, on_send=run.count_request), (APIError,))
+        finally:
+            await self._save(run, session)
+
+
+async def perform(
+    caller: AsyncCaller, count: Callable[[], None], step: Operation[Any] | Sleep
+) -> Any:
+    """One step of a generator that yields operations and waits."""
+    if isinstance(step, Sleep):
+        await caller.sleep(step.seconds)
+        return None
+    return await caller.run(step, count)
 
 
 async def _aiter(profiles: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:

@@ -9,9 +9,11 @@ one piece of code serves both exporters (driven by :func:`acexport._caller.drive
 
 from __future__ import annotations
 
+import datetime
 import logging
+import os
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from .._async_caller import AsyncCaller
 from .._caller import Caller
@@ -23,7 +25,18 @@ from .._report import ExportProgress, ExportReport
 from ._mapping import FieldMapping
 from ._run import CancelToken, ExportOptions, ExportRun, check_list, poll_rate
 
-__all__ = ["ExporterBase", "check_profiles", "preflight"]
+__all__ = [
+    "ExporterBase",
+    "StateArg",
+    "StateSession",
+    "check_profiles",
+    "log_resumed",
+    "preflight",
+    "state_failed",
+]
+
+#: What ``state=`` takes: a path to an SQLite file, or any :class:`StateStore`.
+StateArg: TypeAlias = "str | os.PathLike[str] | StateStore | None"
 
 logger = logging.getLogger("acexport")
 
@@ -55,7 +68,17 @@ class ExporterBase(Generic[CallerT]):
         max_resubmits: int = 2,
         concurrency: int = 4,
         cancel: CancelToken | None = None,
+        state: StateArg = None,
+        full_refresh: bool = False,
     ) -> None:
+        if not (state is None or isinstance(state, (str, os.PathLike, StateStore))):
+            raise ConfigError(
+                "state must be a path (str or os.PathLike) or a StateStore, not "
+                f"{type(state).__name__}"
+            )
+        if isinstance(state, str) and not state.strip():
+            raise ConfigError("state must not be an empty path")
+        self._state: StateArg = state
         self._caller: CallerT = caller
         self._options = ExportOptions(
             list_id=list_id,
@@ -71,6 +94,7 @@ class ExporterBase(Generic[CallerT]):
             max_resubmits=max_resubmits,
             concurrency=concurrency,
             cancel=cancel,
+            full_refresh=bool(full_refresh),
         )
         self._run: ExportRun | None = None
 
@@ -88,15 +112,94 @@ class ExporterBase(Generic[CallerT]):
         )
         run = ExportRun(opts, opts.planner(fields), scheduler, started, self._caller.clock)
         run.requests = run._base_requests = requests
+        if self._state is not None:
+            run.delta = opts.delta()
+            if not opts.dry_run:
+                scheduler.effects = []
         self._run = run
         logger.info("exporting to list %d%s", opts.list_id, " (dry run)" if opts.dry_run else "")
         return run
+
+    def _open_state(self) -> StateSession | None:
+        """The state of this export's list, locked for writing unless this is a dry run."""
+        if self._state is None:
+            return None
+        opts = self._options
+        write = not opts.dry_run
+        return StateSession(self._state, self._caller.api_url, opts.list_id, write=write)
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self._caller!r}, list_id={self._options.list_id}, "
             f"mapping={self._options.mapping!r})"
         )
+
+
+class StateSession:
+    """The state of one export's list, opened for one run: every call here is blocking I/O
+    (the async exporter makes each in a worker thread)."""
+
+    def __init__(self, state: StateArg, account: str, list_id: int, *, write: bool) -> None:
+        assert state is not None
+        self._owned = not isinstance(state, StateStore)
+        store = SqliteState(state) if not isinstance(state, StateStore) else state
+        self.store: StateStore = store
+        self.write = write
+        try:
+            self.list: ListState = store.open_list(account, list_id, write=write)
+        except BaseException:
+            if self._owned:
+                store.close()
+            raise
+
+    def resumed(self, resumed: Resumed) -> None:
+        for batch_id, emails in resumed.settled:
+            self.list.settle_batch(batch_id, emails)
+
+    def close(self, report: ExportReport | None) -> None:
+        """Remember the run (not a dry run's) and release the list and its lock."""
+        try:
+            if self.write and report is not None:
+                try:
+                    self.list.record_run(_run_record(report))
+                except StateError as exc:  # the run's rows were saved; only the summary is lost
+                    logger.warning("could not record the run in %s: %s", self.store.location, exc)
+        finally:
+            self.list.close()
+            if self._owned:
+                self.store.close()
+
+
+def _run_record(report: ExportReport) -> dict[str, Any]:
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return {
+        "finished_at": now,
+        "summary": report.summary(),
+        "received": report.received,
+        "exported": report.exported,
+        "unchanged": report.unchanged,
+        "duplicates": report.duplicates,
+        "invalid": report.invalid,
+        "rejected": report.rejected,
+        "failed": report.failed,
+        "cancelled": report.cancelled,
+    }
+
+
+def log_resumed(resumed: Resumed, list_id: int) -> None:
+    logger.info(
+        "list %d: settled %d batches an earlier run left open (%d contacts confirmed); "
+        "%d still open",
+        list_id,
+        len(resumed.settled),
+        resumed.confirmed,
+        resumed.left,
+    )
+
+
+def state_failed(run: ExportRun, location: str, exc: StateError) -> None:
+    """The state could not be read or written mid-export: the export cannot go on."""
+    run.cannot_continue(CannotContinue(f"the state in {location} failed: {exc}", exc))
 
 
 def wrong_client(exporter: str, expected: str, client: object) -> ConfigError:

@@ -17,10 +17,23 @@ from typing import Any
 
 from .._caller import Caller, drive
 from .._client import ActiveCampaign, caller_of
-from .._exceptions import APIError
+from .._core._call import Sleep
+from .._core._operations import Operation
+from .._exceptions import APIError, StateError
 from .._report import ExportReport
-from ._common import CANCEL_CHECK_EVERY, MAX_IDLE_SLEEP, ExporterBase, check_profiles, preflight
+from ._common import (
+    CANCEL_CHECK_EVERY,
+    MAX_IDLE_SLEEP,
+    ExporterBase,
+    StateSession,
+    check_profiles,
+    log_resumed,
+    preflight,
+    state_failed,
+)
 from ._common import wrong_client as _wrong_client
+from ._delta import save
+from ._resume import resume_steps
 from ._mapping import FieldMapping
 from ._pipeline import Batch, PlannedContact
 from ._run import ExportRun, small_export
@@ -67,17 +80,43 @@ class SegmentExporter(ExporterBase[Caller]):
         caller, opts = self._caller, self._options
         started = caller.now()
         checks: list[None] = []
-        fields = drive(preflight(opts), partial(caller.run, on_send=partial(checks.append, None)))
-        run = self._start(fields, started, len(checks))
-        source = iter(profiles)
+        count = partial(checks.append, None)
+        session = self._open_state()
+        run: ExportRun | None = None
         try:
-            first = self._read_batch(run, source)
+            fields = drive(preflight(opts), partial(caller.run, on_send=count))
+            if session is not None and session.write:
+                self._resume(session, count)
+            run = self._start(fields, started, len(checks))
+            return self._export(run, session, iter(profiles))
+        finally:
+            if session is not None:
+                session.close(run.report() if run is not None else None)
+
+    def _resume(self, session: StateSession, count: Callable[[], None]) -> None:
+        """Settle the batches an earlier run left open, before anything new is sent."""
+        batches = session.list.open_batches()
+        if not batches:
+            return
+        caller, opts = self._caller, self._options
+        steps = resume_steps(
+            batches, poll_interval=opts.poll_interval, settle_timeout=opts.settle_timeout
+        )
+        resumed = drive(steps, partial(perform, caller, count), (APIError,))
+        session.resumed(resumed)
+        log_resumed(resumed, opts.list_id)
+
+    def _export(
+        self, run: ExportRun, session: StateSession | None, source: Iterator[Any]
+    ) -> ExportReport:
+        try:
+            first = self._read(run, session, source)
             small = small_export(first, run)
             if small is not None:
-                self._send_small(run, small)
+                self._send_small(run, session, small)
             else:
                 run.take(first)
-                self._loop(run, source)
+                self._loop(run, session, source)
         except CannotContinue as fatal:  # only the small path raises it; the loop records it
             raise run.stopped(fatal.reason) from fatal.cause
         except BaseException:
@@ -85,21 +124,55 @@ class SegmentExporter(ExporterBase[Caller]):
             raise
         return run.finish()
 
-    def _read_batch(self, run: ExportRun, source: Iterator[Any]) -> Batch | None:
+    def _read(
+        self, run: ExportRun, session: StateSession | None, source: Iterator[Any]
+    ) -> list[Batch]:
+        """Read profiles until batches are ready to send (or the input ends)."""
         if run.is_cancelled():  # set before (or while) reading: read nothing more
-            return run.end_of_input()
+            return self._last(run, session, run.end_of_input())
         try:
             for profile in source:
                 batch = run.feed(profile)
                 if batch is not None:
-                    return batch
+                    ready = self._changed(run, session, batch)
+                    if ready:
+                        return ready
                 if run.next_index % CANCEL_CHECK_EVERY == 0 and run.is_cancelled():
-                    return run.end_of_input()
+                    return self._last(run, session, run.end_of_input())
+        except StateError as exc:
+            assert session is not None
+            state_failed(run, session.store.location, exc)
+            return self._last(run, session, run.end_of_input())
         except Exception as exc:
-            return run.input_failed(exc)
-        return run.end_of_input()
+            return self._last(run, session, run.input_failed(exc))
+        return self._last(run, session, run.end_of_input())
 
-    def _loop(self, run: ExportRun, source: Iterator[Any]) -> None:
+    def _changed(self, run: ExportRun, session: StateSession | None, batch: Batch) -> list[Batch]:
+        """The batch, less what the state confirmed as it is (re-batched)."""
+        delta = run.delta
+        if delta is None or session is None or not run.phase.submits:
+            return [batch]
+        emails = delta.emails(batch)
+        return delta.add(batch, session.list.confirmed(emails) if emails else {})
+
+    def _last(
+        self, run: ExportRun, session: StateSession | None, batch: Batch | None
+    ) -> list[Batch]:
+        ready = self._changed(run, session, batch) if batch is not None else []
+        rest = run.delta.close() if run.delta is not None else None
+        return [*ready, rest] if rest is not None else ready
+
+    def _save(self, run: ExportRun, session: StateSession | None) -> None:
+        """Write to the state what the answers applied so far mean for it."""
+        effects = run.take_effects()
+        if session is None or not effects:
+            return
+        try:
+            save(session.list, effects)
+        except StateError as exc:
+            state_failed(run, session.store.location, exc)
+
+    def _loop(self, run: ExportRun, session: StateSession | None, source: Iterator[Any]) -> None:
         """Read, submit and poll until everything settles: up to ``concurrency`` requests run
         in worker threads; their answers are applied here, one at a time."""
         caller = self._caller
@@ -109,7 +182,7 @@ class SegmentExporter(ExporterBase[Caller]):
             while True:
                 action = run.next_step(len(running), caller.now(), caller.bulk_wait())
                 if isinstance(action, Input):
-                    run.take(self._read_batch(run, source))
+                    run.take(self._read(run, session, source))
                     continue
                 if isinstance(action, (Submit, Poll)):
                     running.add(pool.submit(self._request, run, action))
@@ -124,6 +197,7 @@ class SegmentExporter(ExporterBase[Caller]):
                 for future in done:
                     running.discard(future)
                     run.apply(future.result())
+                self._save(run, session)
                 run.progress()
         finally:
             # Normally nothing is running here; after an abort, do not wait for retries.
@@ -139,6 +213,19 @@ class SegmentExporter(ExporterBase[Caller]):
             outcome = error
         return partial(run.scheduler.answer, action, outcome, caller.now())
 
-    def _send_small(self, run: ExportRun, contacts: Sequence[PlannedContact]) -> None:
+    def _send_small(
+        self, run: ExportRun, session: StateSession | None, contacts: Sequence[PlannedContact]
+    ) -> None:
         steps = small_export_steps(run, contacts)
-        drive(steps, partial(self._caller.run, on_send=run.count_request), (APIError,))
+        try:
+            drive(steps, partial(self._caller.run, on_send=run.count_request), (APIError,))
+        finally:
+            self._save(run, session)
+
+
+def perform(caller: Caller, count: Callable[[], None], step: Operation[Any] | Sleep) -> Any:
+    """One step of a generator that yields operations and waits."""
+    if isinstance(step, Sleep):
+        caller.sleep(step.seconds)
+        return None
+    return caller.run(step, count)

@@ -19,6 +19,7 @@ from .._exceptions import ConfigError, ExportError
 from .._models import ContactList, CustomField
 from .._report import ExportProgress, ExportReport
 from ._mapping import FieldMapping, resolve_fields
+from ._delta import Delta, Effect
 from ._pipeline import Batch, PlannedContact, Planner
 from ._schedule import CannotContinue, Input, Phase, Poll, Scheduler, Stop, Submit, Tally, Wait
 
@@ -64,6 +65,7 @@ class ExportOptions:
     max_resubmits: int = 2
     concurrency: int = 4
     cancel: CancelToken | None = None
+    full_refresh: bool = False
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.list_id, bool) or not isinstance(self.list_id, int) or self.list_id < 1:
@@ -96,6 +98,14 @@ class ExportOptions:
             batch_size=self.batch_size,
             max_batch_bytes=self.max_batch_bytes,
             exclude_automations=self.exclude_automations,
+        )
+
+    def delta(self) -> Delta:
+        return Delta(
+            batch_size=self.batch_size,
+            max_bytes=self.max_batch_bytes,
+            exclude_automations=self.exclude_automations,
+            full_refresh=self.full_refresh,
         )
 
     def scheduler(
@@ -158,6 +168,8 @@ class ExportRun:
     cancelled: bool = False
     next_index: int = 0
     dry_run_planned: int = 0
+    #: With a state: compares each planned batch with it (None without a state).
+    delta: Delta | None = None
 
     @property
     def phase(self) -> Phase:
@@ -237,23 +249,30 @@ class ExportRun:
         self.scheduler.stop()
         return batch
 
-    def take(self, batch: Batch | None) -> None:
-        """A batch the planner produced: count it (dry run) or schedule it."""
-        if batch is None:
-            return
-        if self.options.dry_run:
-            self.dry_run_planned += len(batch)
-            self.progress()
-        elif not self.phase.submits:
-            ending = self.ending
-            reason = (
-                ending.reason
-                if ending is not None and ending.kind == "read_error"
-                else "the export was cancelled before this batch was sent"
-            )
-            self.tally.not_exported(batch, "failed", reason)
-        else:
-            self.scheduler.add(batch)
+    def take(self, batches: Iterable[Batch]) -> None:
+        """Batches ready to send: count them (dry run) or schedule them."""
+        for batch in batches:
+            if self.options.dry_run:
+                self.dry_run_planned += len(batch)
+                self.progress()
+            elif not self.phase.submits:
+                ending = self.ending
+                reason = (
+                    ending.reason
+                    if ending is not None and ending.kind == "read_error"
+                    else "the export was cancelled before this batch was sent"
+                )
+                self.tally.not_exported(batch, "failed", reason)
+            else:
+                self.scheduler.add(batch)
+
+    def take_effects(self) -> list[Effect]:
+        """What to write to the state now (and forget here)."""
+        effects = self.scheduler.effects
+        if not effects:
+            return []
+        self.scheduler.effects = []
+        return effects
 
     def report(self) -> ExportReport:
         planner, tally = self.planner, self.tally
@@ -263,6 +282,8 @@ class ExportRun:
             list_id=self.options.list_id,
             received=planner.received,
             exported=exported,
+            unchanged=self.delta.unchanged if self.delta is not None else 0,
+            incremental=self.delta is not None,
             duplicates=planner.duplicates,
             invalid=planner.invalid,
             rejected=tally.rejected,
@@ -293,6 +314,7 @@ class ExportRun:
                 in_flight=in_flight,
                 requests=self.requests,
                 elapsed=self.clock() - self.started,
+                unchanged=self.delta.unchanged if self.delta is not None else 0,
             )
         )
 
@@ -320,8 +342,9 @@ class ExportRun:
         """The export was aborted (a second Ctrl-C, task cancellation, a bug): every row read
         and not settled becomes failed, so :attr:`SegmentExporter.report` still adds up."""
         reason = "the export was interrupted before ActiveCampaign confirmed this row"
-        # Rows the planner holds (read, not yet in a batch) were never sent.
+        # Rows the planner or the delta holds (read, not yet in a batch) were never sent.
         self.tally.not_exported(self.end_of_input() or (), "failed", reason)
+        self.tally.not_exported(self.delta.close() or () if self.delta else (), "failed", reason)
         self.scheduler.abandon(reason)
 
     def _final_report(self) -> ExportReport:
@@ -336,7 +359,7 @@ def check_list(list_: ContactList, list_id: int) -> None:
         raise ConfigError(f"asked for list {list_id}, ActiveCampaign returned list {list_.id}")
 
 
-def small_export(batch: Batch | None, run: ExportRun) -> list[PlannedContact] | None:
+def small_export(batches: list[Batch], run: ExportRun) -> list[PlannedContact] | None:
     """The contacts to send one by one, when the whole export is under :data:`SMALL_EXPORT`.
 
     Not in a dry run, and not when reading failed: then, as on the bulk path, nothing read
@@ -345,6 +368,6 @@ def small_export(batch: Batch | None, run: ExportRun) -> list[PlannedContact] | 
     read_failed = run.ending is not None and run.ending.kind == "read_error"
     if run.options.dry_run or read_failed or run.phase is Phase.READING:
         return None
-    if batch is not None and len(batch) < SMALL_EXPORT:
-        return list(batch)
+    if len(batches) == 1 and len(batches[0]) < SMALL_EXPORT:
+        return list(batches[0])
     return None

@@ -26,6 +26,10 @@ Rules:
   ``max_consecutive_failures`` such batches in a row the export stops (the API is down).
 - A batch unfinished ``settle_timeout`` seconds after submission: its rows are failed, with
   the batch id in the reason so it can be checked by hand.
+- With a state (``effects`` is a list), every answered submit and every ended batch is
+  recorded as an effect for the driver to write: a batch's rows are pending from its submit,
+  confirmed when it completes; a batch that timed out or was abandoned stays open in the
+  state, for the next run to settle.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from .._core._operations import Operation, bulk_import, import_info
 from .._exceptions import APIError, APIStatusError, AuthenticationError, BadRequestError
 from .._models import BulkImportInfo, BulkImportStatus
 from .._report import RowError, RowErrorKind
+from ._delta import Effect, Recorded, Settled
 from ._pipeline import Batch, PlannedContact
 
 __all__ = [
@@ -132,7 +137,7 @@ class Stop:
 class CannotContinue(Exception):
     """The export cannot go on (credentials revoked, list deleted, API down)."""
 
-    def __init__(self, reason: str, cause: APIError | None = None) -> None:
+    def __init__(self, reason: str, cause: BaseException | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.cause = cause
@@ -209,6 +214,8 @@ class Scheduler:
     submitting: list[Submit] = attrs.field(factory=list)
     in_flight: deque[InFlight] = attrs.field(factory=deque)
     phase: Phase = Phase.READING
+    #: What the driver must write to the export's state (None: the export has no state).
+    effects: list[Effect] | None = None
     _consecutive_failures: int = 0
     _poll_slot: float = -math.inf
 
@@ -296,6 +303,8 @@ class Scheduler:
     def submitted(self, action: Submit, batch_id: str, now: float) -> None:
         self._unclaim(action)
         self._consecutive_failures = 0
+        if self.effects is not None:
+            self.effects.append(Recorded(batch_id, action.batch.contacts))
         self.in_flight.append(
             InFlight(action.batch, batch_id, now, now + self.first_poll, action.resubmits)
         )
@@ -361,6 +370,9 @@ class Scheduler:
             if bad
             else flight.batch.contacts
         )
+        if self.effects is not None:
+            landed = good if info.status is BulkImportStatus.COMPLETED else ()
+            self.effects.append(Settled(flight.batch_id, landed))
         if info.status is BulkImportStatus.COMPLETED:
             self.tally.exported += len(good)
             return

@@ -20,6 +20,7 @@ from .._exceptions import (
     UnprocessableEntityError,
 )
 from .._models import ListMembership, ListStatus, Tag
+from ._delta import Confirmed
 from ._pipeline import PlannedContact
 from ._run import ExportRun
 from ._schedule import CannotContinue
@@ -87,4 +88,6 @@ def small_export_steps(run: ExportRun, contacts: Sequence[PlannedContact]) -> Sm
                 tally.not_exported([c], "failed", f"not delivered: {error}")
         else:
             tally.exported += 1
+            if run.scheduler.effects is not None:
+                run.scheduler.effects.append(Confirmed([c]))
         run.progress()
