@@ -24,6 +24,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
     ServerError,
+    StateError,
     UnprocessableEntityError,
 )
 from ._exporter._export import AsyncSegmentExporter, SegmentExporter
@@ -42,6 +43,7 @@ from ._models import (
     Tag,
     User,
 )
+from ._state import ListState, ListSummary, OpenBatch, SqliteState, StateStore, StoredRow
 from ._version import __version__
 
 # A library logs, the application decides where it goes: without this, Python's last-resort
@@ -72,13 +74,20 @@ __all__ = [
     "ExportReport",
     "FieldMapping",
     "ListMembership",
+    "ListState",
     "ListStatus",
+    "ListSummary",
     "NotFoundError",
+    "OpenBatch",
     "RateLimitError",
     "ResponseValidationError",
     "RowError",
     "SegmentExporter",
     "ServerError",
+    "SqliteState",
+    "StateError",
+    "StateStore",
+    "StoredRow",
     "Tag",
     "UnprocessableEntityError",
     "User",
