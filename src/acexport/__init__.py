@@ -24,6 +24,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
     ServerError,
+    StateError,
     UnprocessableEntityError,
 )
 from ._exporter._async_export import AsyncSegmentExporter
@@ -44,6 +45,7 @@ from ._models import (
     User,
 )
 from ._report import ExportProgress, ExportReport, RowError, RowErrorKind
+from ._state import ListState, ListSummary, OpenBatch, SqliteState, StateStore, StoredRow
 from ._version import __version__
 
 # A library logs, the application decides where it goes: without this, Python's last-resort
@@ -75,8 +77,11 @@ __all__ = [
     "ExportReport",
     "FieldMapping",
     "ListMembership",
+    "ListState",
     "ListStatus",
+    "ListSummary",
     "NotFoundError",
+    "OpenBatch",
     "RateLimitError",
     "ResponseValidationError",
     "RowError",
@@ -84,6 +89,10 @@ __all__ = [
     "SegmentExporter",
     "ServerError",
     "Source",
+    "SqliteState",
+    "StateError",
+    "StateStore",
+    "StoredRow",
     "Tag",
     "UnprocessableEntityError",
     "User",

@@ -15,7 +15,9 @@ The tree::
     │   │   ├── RateLimitError             429 and bulk import's 400 "Rate limit exceeded."
     │   │   └── ServerError                5xx
     │   └── ResponseValidationError    a 2xx whose body is not the endpoint's JSON
-    └── ExportError                    an export stopped early; .report is the partial report
+    ├── ExportError                    an export stopped early; .report is the partial report
+    └── StateError                     the sync state store failed at run time (disk full, I/O
+                                       error, file removed or replaced while in use)
 
 No exception holds the API key: requests are described by method and URL only, and
 ActiveCampaign never echoes the key back.
@@ -43,6 +45,7 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "ServerError",
+    "StateError",
     "UnprocessableEntityError",
 ]
 
@@ -174,3 +177,13 @@ class ExportError(ACExportError):
     def __init__(self, message: str, *, report: ExportReport) -> None:
         super().__init__(message)
         self.report = report
+
+
+class StateError(ACExportError):
+    """The sync state store failed while in use: disk full, an I/O error, the file removed or
+    replaced under it. The message names the file; ``__cause__`` is the underlying error.
+
+    Whatever the store had committed before stays committed. Problems found when the file is
+    opened (not a state file, corrupt, from a newer acexport, locked by another export) raise
+    :class:`ConfigError` instead, since they need fixing before an export can start.
+    """

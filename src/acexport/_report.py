@@ -89,8 +89,9 @@ class ExportReport:
         unchanged = f"{self.unchanged} unchanged, " if self.incremental else ""
         return (
             f"{prefix} {self.exported} of {self.received} profiles to list {self.list_id}: "
-            f"{unchanged}{self.duplicates} duplicates, {self.invalid} invalid, {self.rejected} rejected, "
-            f"{self.failed} failed ({self.requests} requests, {self.elapsed:.1f}s)"
+            f"{unchanged}{self.duplicates} duplicates, {self.invalid} invalid, "
+            f"{self.rejected} rejected, {self.failed} failed "
+            f"({self.requests} requests, {self.elapsed:.1f}s)"
         )
 
     def _repr_html_(self) -> str:

@@ -32,7 +32,7 @@ README_FIRST = [
 SECRET = "SECRETKEY123"
 REPORT_KEYS = {
     "list_id", "received", "exported", "duplicates", "invalid", "rejected", "failed",
-    "requests", "elapsed", "dry_run", "cancelled", "errors",
+    "requests", "elapsed", "dry_run", "cancelled", "errors", "unchanged", "incremental",
 }  # fmt: skip
 URL_ENV, KEY_ENV = "ACTIVECAMPAIGN_API_URL", "ACTIVECAMPAIGN_API_KEY"
 SUMMARY = re.compile(
@@ -162,7 +162,7 @@ def test_report_json_has_the_report_names_and_adds_up(readme_run: dict[str, Any]
     data = readme_run["report"]
     assert set(data) == REPORT_KEYS
     assert data["received"] == sum(
-        data[k] for k in ("exported", "duplicates", "invalid", "rejected", "failed")
+        data[k] for k in ("exported", "unchanged", "duplicates", "invalid", "rejected", "failed")
     )
     assert len(data["errors"]) == data["invalid"] + data["rejected"] + data["failed"]
     assert all(set(e) == {"index", "email", "kind", "reason"} for e in data["errors"])

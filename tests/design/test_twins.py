@@ -42,6 +42,8 @@ def unasync(text: str) -> str:
     """The async module as its sync twin would read."""
     text = re.sub(r"\basync (def|for|with)\b", r"\1", text)
     text = re.sub(r"\bawait ", "", text)
+    # blocking calls made in a worker thread: to_thread.run_sync(f, x) -> f(x)
+    text = re.sub(r"\bto_thread\.run_sync\(([\w.]+)(, )?", r"\1(", text)
     for old, new in RENAMES:
         text = re.sub(rf"\b{re.escape(old)}\b", new, text)
     text = re.sub(r"\bAwaitable\[([^\[\]]*)\]", r"\1", text)
@@ -96,14 +98,17 @@ ALLOWED: dict[tuple[str, str], list[str]] = {
     ("_exporter/_async_export.py", "_exporter/_export.py"): [
         "- def export(self, profiles: Iterable[Any] | Iterable[Any]) -> ExportReport:",
         "+ def export(self, profiles: Iterable[Any]) -> ExportReport:",
-        "- source = _aiter(profiles)",
-        "+ source = iter(profiles)",
+        "- return self._export(run, session, _aiter(profiles))",
+        "+ return self._export(run, session, iter(profiles))",
+        "- with anyio.CancelScope(shield=True):",
+        "- session.close(report)",
+        "+ session.close(report)",
         "- if run.next_index % CANCEL_CHECK_EVERY == 0:",
         "- anyio.lowlevel.checkpoint()",
         "- if run.is_cancelled():",
-        "- return run.end_of_input()",
+        "- return self._last(run, session, run.end_of_input())",
         "+ if run.next_index % CANCEL_CHECK_EVERY == 0 and run.is_cancelled():",
-        "+ return run.end_of_input()",
+        "+ return self._last(run, session, run.end_of_input())",
         "- send, receive = anyio.create_memory_object_stream[Callable[[], None]](math.inf)",
         "- running = 0",
         "- with send, receive, anyio.create_task_group() as tasks:",
@@ -159,6 +164,8 @@ def test_twins_differ_only_where_allowed(async_path: str, sync_path: str) -> Non
 
 def test_unasync_rules() -> None:
     assert unasync("async def f(): await g()") == "def f(): g()"
+    assert unasync("x = await to_thread.run_sync(s.close, r)") == "x = s.close(r)"
+    assert unasync("await to_thread.run_sync(self.open)") == "self.open()"
     assert unasync("class AsyncUsers(_AsyncResource):") == "class Users(_Resource):"
     assert unasync("from ._async_caller import AsyncCaller, adrive") == (
         "from ._caller import Caller, drive"

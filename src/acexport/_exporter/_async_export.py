@@ -35,9 +35,9 @@ from ._common import (
 )
 from ._common import wrong_client as _wrong_client
 from ._delta import save
-from ._resume import resume_steps
 from ._mapping import FieldMapping
 from ._pipeline import Batch, PlannedContact
+from ._resume import resume_steps
 from ._run import ExportRun, small_export
 from ._schedule import CannotContinue, Input, Poll, Submit, Wait, operation
 from ._small import small_export_steps

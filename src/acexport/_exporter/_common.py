@@ -19,11 +19,14 @@ from .._async_caller import AsyncCaller
 from .._caller import Caller
 from .._core import _operations as ops
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
-from .._exceptions import ConfigError
+from .._exceptions import ConfigError, StateError
 from .._models import ContactList, CustomField
 from .._report import ExportProgress, ExportReport
+from .._state import ListState, SqliteState, StateStore
 from ._mapping import FieldMapping
+from ._resume import Resumed
 from ._run import CancelToken, ExportOptions, ExportRun, check_list, poll_rate
+from ._schedule import CannotContinue
 
 __all__ = [
     "ExporterBase",

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from .._state import ListState, StoredRow
 from .._core._bulk import BODY_EMPTY_LEN, BODY_EXCLUDE
+from .._state import ListState, StoredRow
 from ._pipeline import Batch, PlannedContact
 
 __all__ = ["Confirmed", "Delta", "Effect", "Recorded", "Settled", "digest", "rows", "save"]

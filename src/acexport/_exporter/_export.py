@@ -33,9 +33,9 @@ from ._common import (
 )
 from ._common import wrong_client as _wrong_client
 from ._delta import save
-from ._resume import resume_steps
 from ._mapping import FieldMapping
 from ._pipeline import Batch, PlannedContact
+from ._resume import resume_steps
 from ._run import ExportRun, small_export
 from ._schedule import CannotContinue, Input, Poll, Submit, Wait, operation
 from ._small import small_export_steps
@@ -91,7 +91,8 @@ class SegmentExporter(ExporterBase[Caller]):
             return self._export(run, session, iter(profiles))
         finally:
             if session is not None:
-                session.close(run.report() if run is not None else None)
+                report = run.report() if run is not None else None
+                session.close(report)
 
     def _resume(self, session: StateSession, count: Callable[[], None]) -> None:
         """Settle the batches an earlier run left open, before anything new is sent."""

@@ -18,8 +18,8 @@ from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS, SMALL_EXPORT
 from .._exceptions import ConfigError, ExportError
 from .._models import ContactList, CustomField
 from .._report import ExportProgress, ExportReport
-from ._mapping import FieldMapping, resolve_fields
 from ._delta import Delta, Effect
+from ._mapping import FieldMapping, resolve_fields
 from ._pipeline import Batch, PlannedContact, Planner
 from ._schedule import CannotContinue, Input, Phase, Poll, Scheduler, Stop, Submit, Tally, Wait
 

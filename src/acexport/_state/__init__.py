@@ -1,0 +1,8 @@
+"""Memory between runs: the state store protocol and its SQLite implementation."""
+
+from __future__ import annotations
+
+from ._protocol import ListState, ListSummary, OpenBatch, StateStore, StoredRow
+from ._sqlite import SqliteState
+
+__all__ = ["ListState", "ListSummary", "OpenBatch", "SqliteState", "StateStore", "StoredRow"]
