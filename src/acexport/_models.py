@@ -88,9 +88,12 @@ class Contact:
 
 @attrs.frozen
 class ListMembership:
-    """A contact's membership of one list (``contactLists``)."""
+    """A contact's membership of one list (``contactLists``).
 
-    id: int
+    ``id`` is None when the answer to ``update_list_status`` left it out (the change was made).
+    """
+
+    id: int | None
     contact_id: int
     list_id: int
     status: ListStatus
@@ -118,9 +121,12 @@ class Tag:
 
 @attrs.frozen
 class ContactTag:
-    """A tag applied to a contact. Removing it takes this ``id``, not the tag's."""
+    """A tag applied to a contact. Removing it takes this ``id``, not the tag's.
 
-    id: int
+    ``id`` is None when the answer to ``add_tag`` left it out (the tag was applied).
+    """
+
+    id: int | None
     contact_id: int
     tag_id: int
 
