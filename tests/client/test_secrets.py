@@ -153,6 +153,26 @@ def _check_no_key(exc: BaseException, logs: str) -> None:
     if isinstance(cause, httpx.HTTPError):
         assert cause.request.headers.get("Api-Token") == "[REDACTED]"
         assert cause.__traceback__ is None
+    assert KEY not in _frame_locals(exc)
+
+
+def _frame_locals(exc: BaseException) -> str:
+    """The reprs of every local of every frame of ``exc``'s traceback and chain (what an error
+    tracker that captures locals would record)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            parts.extend(repr(value) for value in tb.tb_frame.f_locals.values())
+            tb = tb.tb_next
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return "\n".join(parts)
 
 
 @pytest.mark.parametrize("scenario", ECHO)

@@ -378,7 +378,7 @@ def test_the_cause_of_a_connection_error_carries_no_key(exc: httpx.TransportErro
     assert isinstance(err, APIConnectionError)
     assert isinstance(err, APITimeoutError) is isinstance(exc, httpx.TimeoutException)
     cause = err.__cause__
-    assert isinstance(cause, type(exc))
+    assert cause is exc  # scrubbed in place: the driver's handled exception is safe too
     assert cause.request.headers["Api-Token"] == "[REDACTED]"
     assert KEY not in str(cause)
     assert cause.__traceback__ is None

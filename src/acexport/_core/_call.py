@@ -70,16 +70,17 @@ def parse_response(
     try:
         return op.parse(data)
     except ParseError as exc:
-        raise ResponseValidationError(
-            redact(
-                f"unexpected response body for {op.method} {op.path}: {describe_parse_error(exc)}",
-                request,
-            ),
-            method=request.method,
-            url=redact(str(request.url.copy_with(query=None)), request),
-            status_code=response.status_code,
-            body=body_text(request, response),
-        ) from None
+        problem = describe_parse_error(exc)
+    # Raised outside the handler, the data dropped: no chained exception or frame local keeps
+    # the body (or a key it echoes).
+    del data
+    raise ResponseValidationError(
+        redact(f"unexpected response body for {op.method} {op.path}: {problem}", request),
+        method=request.method,
+        url=redact(str(request.url.copy_with(query=None)), request),
+        status_code=response.status_code,
+        body=body_text(request, response),
+    )
 
 
 def call(
@@ -94,6 +95,7 @@ def call(
 ) -> Generator[Sleep | httpx.Request, httpx.Response | None, T]:
     """Run ``op`` to its result, yielding the sleeps and sends it needs."""
     request = build_request(op, base_url=base_url, headers=headers, timeout=timeout)
+    del headers  # the key: not a local of this frame, which tracebacks (and their locals) show
     attempt = 0
     waited = 0.0
     while True:

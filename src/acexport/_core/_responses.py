@@ -90,12 +90,17 @@ def _finite_float(text: str) -> float:
 def loads(content: bytes) -> Any:
     """Strict JSON: ``NaN``, ``Infinity`` and numbers that overflow a float are refused.
 
-    Raises ValueError (also for nesting too deep to parse) and nothing else.
+    Raises ValueError (also for nesting too deep to parse) and nothing else; it is raised
+    outside the handler, so that it does not keep the parser's exception (which holds the
+    whole document, key echoes included) as its context.
     """
     try:
         return json.loads(content, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
+        problem = "JSON nested too deeply"
+    except ValueError as exc:
+        problem = str(exc)[:200]
+    raise ValueError(problem)
 
 
 def _failure_reason(item: object) -> str:
@@ -240,21 +245,27 @@ def decode_json(request: httpx.Request, response: httpx.Response, *, now: float)
     if not response.content.strip():
         return {}
     content_type = response.headers.get("content-type", "")
+    # Errors are raised outside the handlers and parsed data is dropped first: neither a
+    # chained exception nor a frame's locals then hold the body (and any key it echoes).
+    problem: str | None = None
     try:
         data = loads(response.content)
     except ValueError as exc:
+        problem = str(exc)
+    if problem is not None:
         kind = "HTML" if "html" in content_type.lower() else "not JSON"
         raise ResponseValidationError(
-            redact(f"HTTP {response.status_code} response body is {kind} ({exc})", request),
+            redact(f"HTTP {response.status_code} response body is {kind} ({problem})", request),
             method=method,
             url=url,
             status_code=response.status_code,
             body=body_text(request, response),
-        ) from None
+        )
     if not isinstance(data, dict):
+        shape = type(data).__name__
+        del data
         raise ResponseValidationError(
-            f"HTTP {response.status_code} response body is a JSON {type(data).__name__}, "
-            "not an object",
+            f"HTTP {response.status_code} response body is a JSON {shape}, not an object",
             method=method,
             url=url,
             status_code=response.status_code,
@@ -350,34 +361,31 @@ def _redacted_request(request: httpx.Request) -> httpx.Request:
     return httpx.Request(request.method, request.url, headers=headers)
 
 
-def _redacted_cause(request: httpx.Request, exc: httpx.TransportError) -> httpx.TransportError:
-    """A copy of ``exc`` to chain as ``__cause__``: its request holds no key, it has no
-    traceback (whose frames' locals would hold the key) and no chain of its own."""
-    message = redact(str(exc), request)
-    copy: httpx.TransportError | None = None
-    for cls in type(exc).__mro__:
-        if isinstance(cls, type) and issubclass(cls, httpx.TransportError):
-            try:
-                copy = cls(message, request=_redacted_request(request))
-            except TypeError:
-                continue
-            break
-    if copy is None:
-        copy = httpx.TransportError(message, request=_redacted_request(request))
-    copy.__suppress_context__ = True
-    return copy
+def _scrub(request: httpx.Request, exc: httpx.TransportError) -> None:
+    """Make ``exc`` safe to keep as a cause: its request's key redacted, its message too, and
+    no traceback or chain (the frames' locals there hold the request and its headers).
+
+    In place, so that the same object, which the driver is handling and which becomes the
+    ``__context__`` of what ``call`` raises, holds no key either.
+    """
+    exc.args = (redact(str(exc), request), *exc.args[1:])
+    exc.request = _redacted_request(request)
+    exc.__traceback__ = None
+    exc.__cause__ = None
+    exc.__context__ = None
+    exc.__suppress_context__ = True
 
 
 def transport_error(request: httpx.Request, exc: httpx.TransportError) -> APIConnectionError:
     """Wrap an httpx transport failure (its message, never its request headers).
 
-    The returned error's ``__cause__`` is a copy of ``exc`` whose ``.request`` carries the key
-    as ``[REDACTED]``. ``recoverable`` is False when retrying cannot help: the host name does not
-    resolve, the port refuses connections, the certificate fails verification, or an https://
-    URL points at a plain-http port.
+    The returned error's ``__cause__`` is ``exc``, scrubbed in place: its ``.request`` carries
+    the key as ``[REDACTED]``, and it has no traceback or chain of its own. ``recoverable`` is
+    False when retrying cannot help: the host name does not resolve, the port refuses
+    connections, the certificate fails verification, or an https:// URL points at a plain-http
+    port.
     """
     method, url = _describe(request)
-    cause = _redacted_cause(request, exc)
     error: APIConnectionError
     if isinstance(exc, httpx.TimeoutException):
         error = APITimeoutError(f"timed out ({type(exc).__name__})", method=method, url=url)
@@ -395,5 +403,6 @@ def transport_error(request: httpx.Request, exc: httpx.TransportError) -> APICon
             error = APIConnectionError(
                 f"connection failed ({type(exc).__name__}: {detail})", method=method, url=url
             )
-    error.__cause__ = cause
+    _scrub(request, exc)  # after _unrecoverable: it reads the chain
+    error.__cause__ = exc
     return error
