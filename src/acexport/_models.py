@@ -60,8 +60,8 @@ class User:
     """The user the API key belongs to (``users.me()``)."""
 
     id: int
-    username: str
-    email: str
+    username: str = ""
+    email: str = ""
     first_name: str = ""
     last_name: str = ""
 
@@ -71,7 +71,7 @@ class ContactList:
     """A list. ``id`` is the numeric id every other call takes; ``stringid`` is a URL slug."""
 
     id: int
-    name: str
+    name: str = ""
     stringid: str = ""
 
 
@@ -104,7 +104,7 @@ class CustomField:
     """A custom contact field. Write calls take ``id``; ``perstag`` is the personalization tag."""
 
     id: int
-    title: str
+    title: str = ""
     type: str = ""
     perstag: str = ""
 

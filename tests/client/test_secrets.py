@@ -229,3 +229,13 @@ def test_a_refused_connection_carries_no_key_in_its_cause() -> None:
     cause = info.value.__cause__
     assert isinstance(cause, httpx.ConnectError)
     assert cause.request.headers["Api-Token"] == "[REDACTED]"
+
+
+@pytest.mark.anyio
+async def test_the_clients_own_http_clients_never_follow_redirects() -> None:
+    # httpx's default; a 3xx then raises APIStatusError (tests/core/test_hostile_bodies.py).
+    with ActiveCampaign("https://acct.api-us1.com", KEY) as client:
+        assert client._http.follow_redirects is False
+    aclient = AsyncActiveCampaign("https://acct.api-us1.com", KEY)
+    assert aclient._http.follow_redirects is False
+    await aclient.close()

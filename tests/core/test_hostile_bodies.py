@@ -237,6 +237,14 @@ def test_other_writes_take_what_they_sent_for_what_the_answer_leaves_out() -> No
     assert contact.email == "A@X.CO"
 
 
+def test_reads_need_only_the_id_their_callers_use() -> None:
+    # The exporter's preflight uses users.me() to check the key, and the list's id.
+    assert _parse(ops.users_me(), {"user": {"id": "1"}}).id == 1
+    assert _parse(ops.get_list(3), {"list": {"id": "3"}}).id == 3
+    page = _parse(ops.fields_pager().first(), {"fields": [{"id": "4", "perstag": "TIER"}]})
+    assert [(f.id, f.title, f.perstag) for f in page.items] == [(4, "", "TIER")]
+
+
 # --- redirects are not followed and not success ------------------------------------------------
 
 
