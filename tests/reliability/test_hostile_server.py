@@ -290,3 +290,23 @@ def test_a_small_export_succeeds_when_writes_answer_without_ids(
         assert "seg" in contact.tags
     # no retries: users/me, list, tags lookup, tag create, then 4 calls per contact
     assert client.requests_made <= 4 + 4 * 3
+
+
+@pytest.mark.parametrize(("rows", "path"), [(40, "/import/bulk_import"), (3, "/contact/sync")])
+def test_a_key_echoed_in_refusals_stays_out_of_the_report(
+    fake: FakeActiveCampaign, clock: VirtualClock, rows: int, path: str
+) -> None:
+    def twist(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path.endswith(path):
+            key = request.headers["Api-Token"]
+            body = {"success": 0, "message": f"token {key}", "failureReasons": [key.lower()]}
+            return httpx.Response(400, json=body)
+        return response
+
+    report, _ = _export(fake, clock, _twisted(fake, twist), rows)
+    _adds_up(report, rows)
+    assert report.exported == 0
+    reasons = [e.reason for e in report.errors]
+    assert len(reasons) == rows
+    assert all("[REDACTED]" in r for r in reasons)
+    assert not any(KEY.lower() in (r + repr(report)).lower() for r in reasons)
