@@ -86,9 +86,10 @@ class AsyncCaller(CallerBase):
         op: Operation[Any] | None = pager.first()
         while op is not None:
             page = await self.run(op, on_send)
+            following = pager.next(op, page)  # checks the page advances before it is used
             for item in page.items:
                 yield item
-            op = pager.next(op, page)
+            op = following
 
     async def sleep(self, seconds: float) -> None:
         await self._sleep(seconds)

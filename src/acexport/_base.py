@@ -95,6 +95,7 @@ class CallerBase:
             timeout=self.config.timeout,
             limiter=self._limiter,
             policy=self._policy,
+            wall_clock=time.time,
             on_send=sent,
         )
 

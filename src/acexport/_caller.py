@@ -89,8 +89,9 @@ class Caller(CallerBase):
         op: Operation[Any] | None = pager.first()
         while op is not None:
             page = self.run(op, on_send)
+            following = pager.next(op, page)  # checks the page advances before it is used
             yield from page.items
-            op = pager.next(op, page)
+            op = following
 
     def sleep(self, seconds: float) -> None:
         self._sleep(seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 
 import attrs
@@ -26,6 +27,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# An ActiveCampaign key is a long hex string (72 characters today); no host name looks like one.
+_KEY_LIKE = re.compile(r"[0-9a-fA-F]{32,}")
+_URL_LIKE = re.compile(r"://|\.api-[a-z]{2}\d+\.com|\.activehosted\.com|/api/3", re.IGNORECASE)
+_SWAPPED = (
+    "were api_url and api_key swapped? It is ActiveCampaign(api_url, api_key), and "
+    f"{API_URL_ENV} / {API_KEY_ENV} (Settings → Developer shows both)"
+)
+
+
+def _looks_like_key(text: str) -> bool:
+    bare = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", text.strip()).rstrip("/")
+    return bool(_KEY_LIKE.fullmatch(bare))
+
+
 def normalize_api_url(value: str) -> str:
     """Turn any accepted form of the account's API URL into ``https://host[:port]/api/3``.
 
@@ -36,6 +51,9 @@ def normalize_api_url(value: str) -> str:
     text = value.strip()
     if not text:
         raise ConfigError("the API URL is empty: pass api_url= or set " + API_URL_ENV)
+    if _looks_like_key(text):
+        # Never echo it, never look it up in DNS.
+        raise ConfigError(f"the API URL looks like an API key (a long hex string): {_SWAPPED}")
     if "://" not in text:
         text = "https://" + text
     try:
@@ -46,6 +64,11 @@ def normalize_api_url(value: str) -> str:
         raise ConfigError(f"the API URL must use https://, not {url.scheme}://")
     if not url.host:
         raise ConfigError(f"the API URL {value!r} has no host")
+    if any(len(label) > 63 for label in url.host.split(".")):
+        raise ConfigError(
+            "the API URL's host name has a part longer than 63 characters, which no host name "
+            f"has; is it an API key? {_SWAPPED}"
+        )
     if url.userinfo:
         raise ConfigError("the API URL must not hold a user name or password")
     if url.query or url.fragment:
@@ -108,6 +131,8 @@ class ClientConfig:
                 "ActiveCampaign)"
             )
         key = key.strip()
+        if key == url.strip() or _URL_LIKE.search(key):
+            raise ConfigError(f"the API key looks like the API URL: {_SWAPPED}")
         if any(ord(c) < 0x21 or ord(c) > 0x7E for c in key):
             # Never echo the key: only say what is wrong with it.
             raise ConfigError("the API key holds spaces or non-printable characters")

@@ -19,8 +19,9 @@ The tree::
     └── StateError                     the sync state store failed at run time (disk full, I/O
                                        error, file removed or replaced while in use)
 
-No exception holds the API key: requests are described by method and URL only, and
-ActiveCampaign never echoes the key back.
+No exception holds the API key: requests are described by method and URL only, a key that a
+server echoes back is replaced by ``[REDACTED]`` in every message and body excerpt, and the
+httpx request reachable as ``APIConnectionError.__cause__.request`` carries no key.
 """
 
 from __future__ import annotations
@@ -79,7 +80,17 @@ class APIError(ACExportError):
 
 
 class APIConnectionError(APIError):
-    """No usable response: the connection failed, was reset, or the transport broke."""
+    """No usable response: the connection failed, was reset, or the transport broke.
+
+    ``recoverable`` is False when retrying cannot help (the host name does not resolve, nothing
+    listens on the port, https:// to a plain-http port, a certificate that fails verification):
+    such an error is raised at once, with a message that says what to check. ``__cause__`` is
+    the httpx error, its request's ``Api-Token`` header replaced by ``[REDACTED]``.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, recoverable: bool = True) -> None:
+        super().__init__(message, method=method, url=url)
+        self.recoverable = recoverable
 
 
 class APITimeoutError(APIConnectionError):

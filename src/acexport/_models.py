@@ -60,8 +60,8 @@ class User:
     """The user the API key belongs to (``users.me()``)."""
 
     id: int
-    username: str
-    email: str
+    username: str = ""
+    email: str = ""
     first_name: str = ""
     last_name: str = ""
 
@@ -71,7 +71,7 @@ class ContactList:
     """A list. ``id`` is the numeric id every other call takes; ``stringid`` is a URL slug."""
 
     id: int
-    name: str
+    name: str = ""
     stringid: str = ""
 
 
@@ -88,9 +88,12 @@ class Contact:
 
 @attrs.frozen
 class ListMembership:
-    """A contact's membership of one list (``contactLists``)."""
+    """A contact's membership of one list (``contactLists``).
 
-    id: int
+    ``id`` is None when the answer to ``update_list_status`` left it out (the change was made).
+    """
+
+    id: int | None
     contact_id: int
     list_id: int
     status: ListStatus
@@ -101,7 +104,7 @@ class CustomField:
     """A custom contact field. Write calls take ``id``; ``perstag`` is the personalization tag."""
 
     id: int
-    title: str
+    title: str = ""
     type: str = ""
     perstag: str = ""
 
@@ -118,9 +121,12 @@ class Tag:
 
 @attrs.frozen
 class ContactTag:
-    """A tag applied to a contact. Removing it takes this ``id``, not the tag's."""
+    """A tag applied to a contact. Removing it takes this ``id``, not the tag's.
 
-    id: int
+    ``id`` is None when the answer to ``add_tag`` left it out (the tag was applied).
+    """
+
+    id: int | None
     contact_id: int
     tag_id: int
 

@@ -7,8 +7,10 @@ library never registers hooks on cattrs' global converter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
@@ -24,33 +26,61 @@ from ._models import (
     User,
 )
 
-__all__ = ["ParseError", "structure"]
+__all__ = ["ParseError", "describe_parse_error", "import_status", "structure", "to_int"]
 
 T = TypeVar("T")
 
-ParseError = (cattrs.BaseValidationError, ValueError, TypeError, KeyError)
+#: What a parser may raise on a body of the wrong shape: each becomes a ResponseValidationError.
+ParseError = (
+    cattrs.BaseValidationError,
+    ValueError,
+    TypeError,
+    LookupError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+)
 
 _converter = cattrs.Converter(forbid_extra_keys=False)
 
 
-def _to_int(value: Any, _: object) -> int:
-    if isinstance(value, bool):
-        raise TypeError("expected an id, got a boolean")
-    return int(value)
+def to_int(value: Any, _: object = None) -> int:
+    """An id or a count as ActiveCampaign sends it: an int, or a string of digits.
+
+    Nothing else is read as a number: not a boolean, not a float (``1.7`` is not id 1), not
+    ``" 12 "`` or ``"1_000"`` (which ``int()`` would accept).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        return int(value)
+    raise TypeError(f"expected an integer or a string of digits, got {_kind(value)}")
 
 
 def _to_str(value: Any, _: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, (dict, list)):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {_kind(value)}")
 
 
-_converter.register_structure_hook(int, _to_int)
+def _to_import_status(value: Any, _: object) -> BulkImportStatus:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a status string, got {_kind(value)}")
+    return BulkImportStatus(value.lower())
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+_converter.register_structure_hook(int, to_int)
 _converter.register_structure_hook(str, _to_str)
-_converter.register_structure_hook(ListStatus, lambda v, _: ListStatus(int(v)))
-_converter.register_structure_hook(BulkImportStatus, lambda v, _: BulkImportStatus(str(v).lower()))
+_converter.register_structure_hook(ListStatus, lambda v, _: ListStatus(to_int(v)))
+_converter.register_structure_hook(BulkImportStatus, _to_import_status)
 
 _RENAMES: dict[type, dict[str, str]] = {
     User: {"first_name": "firstName", "last_name": "lastName"},
@@ -73,8 +103,15 @@ for _cls, _renames in _RENAMES.items():
     )
 
 
+def import_status(value: Any) -> BulkImportStatus:
+    """``/import/info``'s ``status`` string (any letter case) as a :class:`BulkImportStatus`."""
+    return _to_import_status(value, None)
+
+
 def structure(data: Any, cls: type[T]) -> T:
     """Build a model from ActiveCampaign's JSON object (raises one of :data:`ParseError`)."""
+    if attrs.has(cls) and not isinstance(data, Mapping):
+        raise TypeError(f"expected an object for {cls.__name__}, got {_kind(data)}")
     return _converter.structure(data, cls)
 
 

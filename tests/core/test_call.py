@@ -30,6 +30,7 @@ def _steps(op: ops.Operation[Any], *, retries: int = 3, rps: float | None = None
         timeout=5.0,
         limiter=limiter,
         policy=RetryPolicy(max_retries=retries, max_wait=100),
+        wall_clock=lambda: 1_700_000_000.0,
     )
 
 
@@ -135,3 +136,21 @@ def test_rate_limiter_sleeps_come_first() -> None:
     steps = _steps(ops.users_me(), rps=1)
     assert isinstance(next(steps), httpx.Request)  # first slot is free
     steps.close()
+
+
+def test_a_connection_that_cannot_recover_is_raised_at_once() -> None:
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    outcomes: list[httpx.Response | Exception] = [refused, _resp(200, {"user": {"id": "1"}})]
+    with pytest.raises(APIConnectionError, match="connection refused") as info:
+        _run(_steps(ops.users_me(), retries=5), outcomes)
+    assert info.value.recoverable is False
+    assert len(outcomes) == 1  # one attempt, no retry
+
+
+def test_a_body_no_parser_can_read_is_retried_like_any_invalid_2xx() -> None:
+    infinity = httpx.Response(200, content=b'{"status":"completed","success":[Infinity]}')
+    ok = _resp(200, {"status": "completed", "success": ["3"], "failure": []})
+    info, seen = _run(_steps(ops.import_info("b")), [infinity, ok])
+    assert info.succeeded_ids == (3,)
+    assert [type(s).__name__ for s in seen] == ["Request", "Sleep", "Request"]

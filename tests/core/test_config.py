@@ -113,3 +113,36 @@ def test_bad_limits_are_refused(kwargs: dict[str, float]) -> None:
     settings.update(kwargs)
     with pytest.raises(ConfigError):
         ClientConfig.resolve("a.example.com", "k", environ={}, **settings)  # type: ignore[arg-type]
+
+
+HEX_KEY = "0123456789abcdef" * 4 + "c0ffee42"  # 72 hex characters, like ActiveCampaign's keys
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        (HEX_KEY, "https://acct.api-us1.com"),  # ActiveCampaign(key, url)
+        (HEX_KEY, "acct.api-us1.com"),
+        (HEX_KEY.upper(), "https://acct.activehosted.com/api/3"),
+        ("https://" + HEX_KEY, "KEY-not-a-url-42"),
+        (HEX_KEY + "/api/3", "KEY-not-a-url-42"),
+        ("https://" + "a1b2c3" * 12 + ".com", "KEY-not-a-url-42"),  # a label no DNS name has
+        ("https://acct.api-us1.com", "https://acct.api-us1.com"),
+        ("https://acct.api-us1.com", "acct.api-eu2.com"),
+        ("https://acct.api-us1.com", "acct.api-us1.com/api/3"),
+    ],
+)
+def test_swapped_url_and_key_are_refused_without_echo(url: str, key: str) -> None:
+    with pytest.raises(ConfigError, match="swapped") as info:
+        _resolve(url, key, {})
+    text = f"{info.value!s} {info.value!r}"
+    assert HEX_KEY.lower() not in text.lower()
+    assert "a1b2c3" not in text
+    assert key not in text
+
+
+def test_the_swap_check_leaves_real_urls_and_keys_alone() -> None:
+    config = _resolve("acct.api-us1.com", HEX_KEY, {})
+    assert config.base_url == "https://acct.api-us1.com/api/3"
+    assert _resolve("http://127.0.0.1:8080", "k", {}).base_url == "http://127.0.0.1:8080/api/3"
+    assert _resolve("https://deadbeef.example.com", HEX_KEY, {}).api_key == HEX_KEY

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -152,3 +153,109 @@ def test_import_info(
     if status is BulkImportStatus.COMPLETED:
         assert info.succeeded_ids == (1, 2)
         assert info.failed_emails == ("x@y.co",)
+
+
+# --- pagers stop on a server that does not advance --------------------------------------------
+
+
+def _walk(pager: ops.Pager[Any], answer: Any, *, limit: int = 10_000) -> int:
+    """Drive ``pager`` against ``answer(params) -> body`` until it ends; the pages fetched."""
+    op: ops.Operation[Any] | None = pager.first()
+    pages = 0
+    while op is not None:
+        pages += 1
+        assert pages <= limit, "the pager did not stop"
+        op = pager.next(op, op.parse(answer(dict(op.params))))
+    return pages
+
+
+def _named(key: str, ids: range, total: object = None) -> dict[str, Any]:
+    name = "tag" if key == "tags" else "title" if key == "fields" else "name"
+    body: dict[str, Any] = {key: [{"id": str(i), name: f"x{i}"} for i in ids]}
+    if total is not None:
+        body["meta"] = {"total": total}
+    return body
+
+
+OFFSET_PAGERS = [
+    (ops.lists_pager, "lists"),
+    (ops.fields_pager, "fields"),
+    (lambda: ops.tags_pager(None), "tags"),
+]
+
+
+@pytest.mark.parametrize(("make", "key"), OFFSET_PAGERS)
+@pytest.mark.parametrize("total", [None, "250", "100000000"])
+def test_an_offset_pager_stops_on_a_server_that_repeats_its_first_page(
+    make: Any, key: str, total: object
+) -> None:
+    # The trial: a server that ignores offset sent 36,000 copies of page one in 30 s.
+    with pytest.raises(ResponseValidationError, match="did not advance") as info:
+        _walk(make(), lambda params: _named(key, range(1, 101), total))
+    assert "offset 100" in str(info.value)
+
+
+@pytest.mark.parametrize(("make", "key"), OFFSET_PAGERS)
+def test_an_offset_pager_stops_on_a_server_that_cycles_between_pages(make: Any, key: str) -> None:
+    def answer(params: dict[str, str]) -> dict[str, Any]:
+        start = (int(params["offset"]) // 100) % 3 * 100  # pages 0, 1, 2, 0, 1, 2 ...
+        return _named(key, range(start, start + 100))
+
+    with pytest.raises(ResponseValidationError, match="did not advance"):
+        _walk(make(), answer)
+
+
+@pytest.mark.parametrize(("make", "key"), OFFSET_PAGERS)
+def test_an_offset_pager_stops_when_meta_total_keeps_growing(make: Any, key: str) -> None:
+    # New items on every page, and a total always a page ahead: the cap from the first total.
+    def answer(params: dict[str, str]) -> dict[str, Any]:
+        start = int(params["offset"])
+        return _named(key, range(start, start + 100), str(start + 200))
+
+    with pytest.raises(ResponseValidationError, match=r"meta\.total said 200") as info:
+        _walk(make(), answer)
+    assert "14 pages" in str(info.value)  # 2 * ceil(200 / 100) + 10
+
+
+def test_an_offset_pager_allows_overlap_and_growth_within_reason() -> None:
+    # An item added at the front while listing shifts the window: one id comes twice.
+    def answer(params: dict[str, str]) -> dict[str, Any]:
+        start = int(params["offset"])
+        shift = 1 if start else 0
+        return _named("lists", range(start - shift, min(start + 100, 301) - shift), "301")
+
+    assert _walk(ops.lists_pager(), answer) == 4  # 0-99, 99-198, 199-298, 299
+
+
+def test_a_pager_can_walk_again_after_an_error() -> None:
+    pager = ops.lists_pager()
+    with pytest.raises(ResponseValidationError):
+        _walk(pager, lambda params: _named("lists", range(100)))
+    assert _walk(pager, lambda params: _named("lists", range(5))) == 1
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [5] * 100,  # the same contact over and over
+        list(range(100, 0, -1)),  # descending: orders[id]=ASC ignored
+        [*range(1, 50), 0, *range(50, 100)],  # one id not above id_greater
+        [*range(1, 51), *range(1, 51)],  # a page holding the same ids twice
+    ],
+)
+def test_id_paging_must_ascend_above_id_greater(ids: list[int]) -> None:
+    pager = ops.contacts_pager(None, None)
+    first = pager.first()
+    page = first.parse({"contacts": [{"id": str(i), "email": f"{i}@x.co"} for i in ids]})
+    with pytest.raises(ResponseValidationError, match="did not advance"):
+        pager.next(first, page)
+
+
+def test_id_paging_is_capped_by_meta_total() -> None:
+    def answer(params: dict[str, str]) -> dict[str, Any]:
+        after = int(params["id_greater"])
+        contacts = [{"id": str(i), "email": f"{i}@x.co"} for i in range(after + 1, after + 101)]
+        return {"contacts": contacts, "meta": {"total": "1000"}}
+
+    with pytest.raises(ResponseValidationError, match="30 pages"):  # 2 * 10 + 10
+        _walk(ops.contacts_pager(None, None), answer)

@@ -25,6 +25,7 @@ from acexport._core._responses import (
     transport_error,
 )
 
+NOW = 1445412480.0  # 2015-10-21 07:28:00 GMT
 REQUEST = httpx.Request("GET", "https://acct.api-us1.com/api/3/contacts?email=a@b.co")
 
 
@@ -118,7 +119,7 @@ def test_error_messages_from_every_body_shape(body: object, expected: list[str])
     ],
 )
 def test_status_maps_to_exception(status: int, cls: type[APIStatusError]) -> None:
-    err = status_error(REQUEST, _response(status, {"message": "boom"}))
+    err = status_error(REQUEST, _response(status, {"message": "boom"}), now=NOW)
     assert type(err) is cls
     assert err.status_code == status
     assert err.errors == ("boom",)
@@ -132,7 +133,7 @@ def test_bulk_rate_limit_400_is_a_rate_limit_error() -> None:
         "message": "Rate limit exceeded.",
         "failureReasons": ["Up to 100 imports ..."],
     }
-    err = status_error(REQUEST, _response(400, body))
+    err = status_error(REQUEST, _response(400, body), now=NOW)
     assert isinstance(err, RateLimitError)
     assert err.status_code == 400
     assert err.retry_after is None
@@ -140,7 +141,9 @@ def test_bulk_rate_limit_400_is_a_rate_limit_error() -> None:
 
 def test_429_carries_retry_after() -> None:
     err = status_error(
-        REQUEST, _response(429, text="Too Many Requests", headers={"Retry-After": "30"})
+        REQUEST,
+        _response(429, text="Too Many Requests", headers={"Retry-After": "30"}),
+        now=NOW,
     )
     assert isinstance(err, RateLimitError)
     assert err.retry_after == 30.0
@@ -148,14 +151,14 @@ def test_429_carries_retry_after() -> None:
 
 
 def test_non_json_error_body_is_kept_as_text() -> None:
-    err = status_error(REQUEST, _response(502, text="<html>Bad gateway</html>"))
+    err = status_error(REQUEST, _response(502, text="<html>Bad gateway</html>"), now=NOW)
     assert isinstance(err, ServerError)
     assert err.errors == ()
     assert "Bad gateway" in err.body
 
 
 def test_auth_error_says_what_to_check() -> None:
-    err = status_error(REQUEST, _response(403, {"message": "Forbidden"}))
+    err = status_error(REQUEST, _response(403, {"message": "Forbidden"}), now=NOW)
     assert "ACTIVECAMPAIGN_API_KEY" in str(err)
 
 
@@ -182,10 +185,10 @@ def test_retry_after_values(headers: dict[str, str], expected: float | None) -> 
 
 
 def test_decode_json_returns_the_object() -> None:
-    assert decode_json(REQUEST, _response(200, {"contact": {"id": "1"}})) == {
+    assert decode_json(REQUEST, _response(200, {"contact": {"id": "1"}}), now=NOW) == {
         "contact": {"id": "1"}
     }
-    assert decode_json(REQUEST, _response(200)) == {}
+    assert decode_json(REQUEST, _response(200), now=NOW) == {}
 
 
 @pytest.mark.parametrize(
@@ -200,7 +203,9 @@ def test_a_2xx_that_is_not_the_endpoints_json_is_not_success(
     text: str, content_type: str, word: str
 ) -> None:
     with pytest.raises(ResponseValidationError, match=word) as info:
-        decode_json(REQUEST, _response(200, text=text, headers={"content-type": content_type}))
+        decode_json(
+            REQUEST, _response(200, text=text, headers={"content-type": content_type}), now=NOW
+        )
     assert info.value.status_code == 200
 
 

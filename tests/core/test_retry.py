@@ -50,6 +50,8 @@ def _conn(
         (_status(NotFoundError, 404), True, False),
         (_status(UnprocessableEntityError, 422), True, False),
         (_conn(httpx.ConnectError("refused")), False, True),
+        (APIConnectionError("m", **KW, recoverable=False), True, False),
+        (APIConnectionError("m", **KW, recoverable=False), False, False),
         (_conn(httpx.ConnectTimeout("t"), APITimeoutError), False, True),
         (_conn(httpx.ReadError("reset")), False, False),
         (_conn(httpx.ReadError("reset")), True, True),

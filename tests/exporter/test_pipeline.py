@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from acexport._exceptions import ConfigError
+from acexport._exporter._dedupe import SeenEmails
 from acexport._exporter._mapping import FieldMapping
-from acexport._exporter._pipeline import Batch, PlannedContact, Planner, _SeenEmails
+from acexport._exporter._pipeline import Batch, PlannedContact, Planner
 from acexport._report import RowError
 
 MAPPING = FieldMapping(
@@ -683,7 +684,7 @@ def test_planner_properties(
 
 
 def test_seen_emails_counts_each_address_once() -> None:
-    seen = _SeenEmails()
+    seen = SeenEmails()
     addresses = [f"user{i}@example.com" for i in range(20_000)]
     assert all(seen.add(a) for a in addresses)
     assert not any(seen.add(a.upper()) for a in addresses)
@@ -691,7 +692,7 @@ def test_seen_emails_counts_each_address_once() -> None:
 
 
 def test_seen_emails_ignores_a_match_straddling_two_digests() -> None:
-    seen = _SeenEmails()
+    seen = SeenEmails()
     digest = hashlib.blake2b(b"x@example.com", digest_size=16).digest()
     i = (digest[0] << 7) | (digest[1] >> 1)
     seen._buckets[i] = bytearray(b"\0" * 8 + digest + b"\0" * 8)  # two fake digests

@@ -8,6 +8,7 @@ from typing_extensions import assert_type
 
 from acexport import (
     ActiveCampaign,
+    APIConnectionError,
     AsyncActiveCampaign,
     AsyncSegmentExporter,
     BulkContact,
@@ -46,6 +47,12 @@ def sync_client(client: ActiveCampaign) -> None:
     assert_type(client.imports.bulk([BulkContact("a@b.co")]), str)
     assert_type(client.imports.info("id"), BulkImportInfo)
     assert_type(client.requests_made, int)
+    assert_type(client.contacts.update_list_status(1, 2, ListStatus.ACTIVE).id, int | None)
+    assert_type(client.contacts.add_tag(1, 2).id, int | None)
+
+
+def connection_error(error: APIConnectionError) -> None:
+    assert_type(error.recoverable, bool)
 
 
 async def async_client(client: AsyncActiveCampaign) -> None:

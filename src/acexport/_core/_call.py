@@ -20,7 +20,7 @@ from .._exceptions import APIError, RateLimitError, ResponseValidationError
 from .._serde import ParseError, describe_parse_error
 from ._operations import Operation
 from ._ratelimit import RateLimiter
-from ._responses import decode_json, transport_error
+from ._responses import body_text, decode_json, redact, transport_error
 from ._retry import RetryPolicy
 
 __all__ = ["Sleep", "call"]
@@ -56,19 +56,30 @@ def build_request(
     return request
 
 
-def parse_response(op: Operation[T], request: httpx.Request, response: httpx.Response) -> T:
-    """Decode ``response`` for ``op``: its result, or the exception it stands for."""
-    data = decode_json(request, response)
+def parse_response(
+    op: Operation[T], request: httpx.Request, response: httpx.Response, *, now: float
+) -> T:
+    """Decode ``response`` for ``op``: its result, or the exception it stands for.
+
+    Whatever a strange body makes a parser raise (a string where a list belongs, a number too
+    large for an int, ...) becomes a :class:`ResponseValidationError`; its message and body have
+    the key redacted. ``now`` (``time.time()``) is what a ``Retry-After`` date is measured from.
+    """
+    data = decode_json(request, response, now=now)
     try:
         return op.parse(data)
     except ParseError as exc:
-        raise ResponseValidationError(
-            f"unexpected response body for {op.method} {op.path}: {describe_parse_error(exc)}",
-            method=request.method,
-            url=str(request.url.copy_with(query=None)),
-            status_code=response.status_code,
-            body=response.text[:2000],
-        ) from None
+        problem = describe_parse_error(exc)
+    # Raised outside the handler, the data dropped: no chained exception or frame local keeps
+    # the body (or a key it echoes).
+    del data
+    raise ResponseValidationError(
+        redact(f"unexpected response body for {op.method} {op.path}: {problem}", request),
+        method=request.method,
+        url=redact(str(request.url.copy_with(query=None)), request),
+        status_code=response.status_code,
+        body=body_text(request, response),
+    )
 
 
 def call(
@@ -79,10 +90,13 @@ def call(
     timeout: float,
     limiter: RateLimiter,
     policy: RetryPolicy,
+    wall_clock: Callable[[], float],
     on_send: Callable[[], None] | None = None,
 ) -> Generator[Sleep | httpx.Request, httpx.Response | None, T]:
-    """Run ``op`` to its result, yielding the sleeps and sends it needs."""
+    """Run ``op`` to its result, yielding the sleeps and sends it needs. ``wall_clock`` gives
+    the time (epoch seconds) a ``Retry-After`` date is measured from."""
     request = build_request(op, base_url=base_url, headers=headers, timeout=timeout)
+    del headers  # the key: not a local of this frame, which tracebacks (and their locals) show
     attempt = 0
     waited = 0.0
     while True:
@@ -96,14 +110,13 @@ def call(
             response = yield request
             assert response is not None
         except httpx.TransportError as exc:
-            error = transport_error(request, exc)
-            error.__cause__ = exc
+            error = transport_error(request, exc)  # its __cause__: exc, the key redacted
         else:
             logger.debug(
                 "%s %s -> %s (attempt %d)", op.method, op.path, response.status_code, attempt + 1
             )
             try:
-                return parse_response(op, request, response)
+                return parse_response(op, request, response, now=wall_clock())
             except APIError as exc:
                 error = exc
         wait = policy.delay(error, attempt=attempt, waited=waited, idempotent=op.idempotent)

@@ -8,7 +8,8 @@ it may be retried after an ambiguous failure (``idempotent``), which rate bucket
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -16,7 +17,6 @@ import attrs
 from .._exceptions import ConfigError, ResponseValidationError
 from .._models import (
     BulkImportInfo,
-    BulkImportStatus,
     Contact,
     ContactList,
     ContactTag,
@@ -26,7 +26,7 @@ from .._models import (
     Tag,
     User,
 )
-from .._serde import structure
+from .._serde import import_status, structure, to_int
 from ._limits import PAGE_LIMIT
 from ._ratelimit import RequestKind
 
@@ -62,18 +62,25 @@ class Page(Generic[T]):
     total: int | None = None
 
 
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
 def _items(data: Mapping[str, Any], key: str, cls: type[T]) -> tuple[T, ...]:
     raw = data[key]
     if not isinstance(raw, list):
-        raise TypeError(f"{key!r} is {type(raw).__name__}, not a list")
+        raise TypeError(f"{key!r} is {_kind(raw)}, not a list")
     return tuple(structure(item, cls) for item in raw)
 
 
 def _total(data: Mapping[str, Any]) -> int | None:
     meta = data.get("meta")
-    if isinstance(meta, Mapping) and meta.get("total") is not None:
-        return int(meta["total"])
-    return None
+    if meta is None:
+        return None
+    if not isinstance(meta, Mapping):
+        raise TypeError(f"'meta' is {_kind(meta)}, not an object")
+    total = meta.get("total")
+    return None if total is None else to_int(total)
 
 
 def _page_parser(key: str, cls: type[T]) -> Callable[[Any], Page[T]]:
@@ -83,11 +90,40 @@ def _page_parser(key: str, cls: type[T]) -> Callable[[Any], Page[T]]:
     return parse
 
 
-def _one(key: str, cls: type[T]) -> Callable[[Any], T]:
+def _one(key: str, cls: type[T], sent: Mapping[str, Any] | None = None) -> Callable[[Any], T]:
+    """Parse ``data[key]`` as ``cls``.
+
+    For a write, ``sent`` holds what the request said: the answer's values win, and a field
+    the answer leaves out (or the whole object) is taken from ``sent``. A write that was
+    applied is never failed for an answer lacking what acexport does not use.
+    """
+
     def parse(data: Any) -> T:
-        return structure(data[key], cls)
+        if sent is None:
+            return structure(data[key], cls)
+        raw = data.get(key)
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"{key!r} is {_kind(raw)}, not an object")
+        given = {k: v for k, v in raw.items() if v is not None}
+        return structure({**sent, **given}, cls)
 
     return parse
+
+
+@attrs.define
+class _Walk:
+    """What a pager has seen so far in one walk."""
+
+    pages: int = 0
+    first_total: int | None = None
+    seen: set[int] = attrs.field(factory=set)
+
+
+def _page_cap(total: int) -> int:
+    """Most pages a listing of ``total`` items may take: room for twice as many, plus ten."""
+    return 2 * math.ceil(total / PAGE_LIMIT) + 10
 
 
 @attrs.frozen
@@ -96,6 +132,12 @@ class Pager(Generic[T]):
 
     ``id_greater`` (with ``orders[id]=ASC``) is what ActiveCampaign advises for large accounts:
     offset paging slows down as the offset grows and can skip rows that change under it.
+
+    A pager checks that the server advances: a page of ids all listed before (offset paging),
+    ids that are not above ``id_greater`` or not ascending (id paging), or more pages than
+    :func:`_page_cap` allows for the first page's ``meta.total`` raise
+    :class:`ResponseValidationError` instead of looping. One pager walks one listing at a time
+    (:meth:`first` starts a new walk).
     """
 
     path: str
@@ -103,30 +145,61 @@ class Pager(Generic[T]):
     cls: type[T]
     params: Params = ()
     by_id: bool = False
+    _walk: _Walk = attrs.field(factory=_Walk, init=False, eq=False, repr=False)
 
     def first(self) -> Operation[Page[T]]:
+        self._walk.pages = 0
+        self._walk.first_total = None
+        self._walk.seen.clear()
         return self._op(offset=0, after_id=0)
 
     def next(self, op: Operation[Page[T]], page: Page[T]) -> Operation[Page[T]] | None:
         """The operation for the page after ``page`` (fetched by ``op``), or None at the end."""
+        walk = self._walk
+        walk.pages += 1
+        if walk.first_total is None:
+            walk.first_total = page.total
+        sent = dict(op.params)
+        ids = [int(getattr(item, "id")) for item in page.items]  # noqa: B009 - T has an id
+        if self.by_id:
+            after = int(sent.get("id_greater", "0"))
+            if any(b <= a for a, b in zip([after, *ids], ids, strict=False)):
+                self._fail(
+                    op,
+                    f"id_greater paging did not advance past id {after}: the server "
+                    "ignored id_greater or orders[id]=ASC",
+                )
+        else:
+            if ids and walk.seen.issuperset(ids):
+                self._fail(
+                    op,
+                    f"offset paging did not advance: the page at offset "
+                    f"{sent.get('offset')} repeats items already listed",
+                )
+            walk.seen.update(ids)
         if len(page.items) < PAGE_LIMIT:
             return None
-        sent = dict(op.params)
+        if walk.first_total is not None and walk.pages >= _page_cap(walk.first_total):
+            self._fail(
+                op,
+                f"{walk.pages} pages of {PAGE_LIMIT} and still not at the end, "
+                f"although meta.total said {walk.first_total}",
+            )
         if self.by_id:
-            last = int(getattr(page.items[-1], "id"))  # noqa: B009 - T has an id
-            if last <= int(sent.get("id_greater", "0")):
-                raise ResponseValidationError(
-                    "id_greater paging did not advance: the server ignored it",
-                    method=op.method,
-                    url=self.path,
-                    status_code=200,
-                    body="",
-                )
-            return self._op(offset=0, after_id=last)
+            return self._op(offset=0, after_id=ids[-1])
         offset = int(sent["offset"]) + len(page.items)
         if page.total is not None and offset >= page.total:
             return None
         return self._op(offset=offset, after_id=0)
+
+    def _fail(self, op: Operation[Page[T]], problem: str) -> None:
+        raise ResponseValidationError(
+            f"GET {self.path}: {problem}",
+            method=op.method,
+            url=self.path,
+            status_code=200,
+            body="",
+        )
 
     def _op(self, *, offset: int, after_id: int) -> Operation[Page[T]]:
         paging: Params
@@ -178,8 +251,9 @@ def create_list(
             "channel": channel,
         }
     }
+    sent = {"name": name, "stringid": slug}
     return Operation(
-        "POST", "/lists", _one("list", ContactList), body=_json(body), idempotent=False
+        "POST", "/lists", _one("list", ContactList, sent), body=_json(body), idempotent=False
     )
 
 
@@ -203,8 +277,10 @@ def sync_contact(
         contact["fieldValues"] = [
             {"field": str(_field_id(k)), "value": v} for k, v in fields.items()
         ]
+    # The exporter uses the answer's id: it is required; the rest may be left out.
+    sent = {"email": email, **{k: v for k, v in contact.items() if isinstance(v, str)}}
     return Operation(
-        "POST", "/contact/sync", _one("contact", Contact), body=_json({"contact": contact})
+        "POST", "/contact/sync", _one("contact", Contact, sent), body=_json({"contact": contact})
     )
 
 
@@ -272,7 +348,10 @@ def update_list_status(
             "status": _list_status(status),
         }
     }
-    return Operation("POST", "/contactLists", _one("contactList", ListMembership), body=_json(body))
+    sent = {"id": None, **body["contactList"]}
+    return Operation(
+        "POST", "/contactLists", _one("contactList", ListMembership, sent), body=_json(body)
+    )
 
 
 def contact_memberships(contact_id: int) -> Operation[tuple[ListMembership, ...]]:
@@ -284,8 +363,13 @@ def contact_memberships(contact_id: int) -> Operation[tuple[ListMembership, ...]
 
 def add_tag(contact_id: int, tag_id: int) -> Operation[ContactTag]:
     body = {"contactTag": {"contact": str(int(contact_id)), "tag": str(int(tag_id))}}
+    sent = {"id": None, **body["contactTag"]}
     return Operation(
-        "POST", "/contactTags", _one("contactTag", ContactTag), body=_json(body), idempotent=False
+        "POST",
+        "/contactTags",
+        _one("contactTag", ContactTag, sent),
+        body=_json(body),
+        idempotent=False,
     )
 
 
@@ -303,7 +387,9 @@ def tags_pager(search: str | None) -> Pager[Tag]:
 
 def create_tag(name: str, description: str = "") -> Operation[Tag]:
     body = {"tag": {"tag": name, "tagType": "contact", "description": description}}
-    return Operation("POST", "/tags", _one("tag", Tag), body=_json(body), idempotent=False)
+    return Operation(
+        "POST", "/tags", _one("tag", Tag, body["tag"]), body=_json(body), idempotent=False
+    )
 
 
 # --- bulk import -------------------------------------------------------------------------------
@@ -334,17 +420,31 @@ def bulk_import(body: bytes, *, contact_count: int) -> Operation[str]:
 def _import_info(batch_id: str) -> Callable[[Any], BulkImportInfo]:
     def parse(data: Any) -> BulkImportInfo:
         raw_status = data.get("status")
-        status = None if raw_status in (False, None, "") else BulkImportStatus(str(raw_status))
-        success: Sequence[Any] = data.get("success") or ()
-        failure: Sequence[Any] = data.get("failure") or ()
+        # ``status: false`` (or nothing yet) while the batch has not started.
+        started = not (raw_status is None or raw_status is False or raw_status == "")
+        success = _list_of(data, "success")
+        failure = _list_of(data, "failure")
+        for email in failure:
+            if not isinstance(email, str):
+                raise TypeError(f"'failure' holds {_kind(email)}, not an email string")
         return BulkImportInfo(
             batch_id=batch_id,
-            status=status,
-            succeeded_ids=tuple(int(i) for i in success),
-            failed_emails=tuple(str(e) for e in failure),
+            status=import_status(raw_status) if started else None,
+            succeeded_ids=tuple(to_int(i) for i in success),
+            failed_emails=tuple(failure),
         )
 
     return parse
+
+
+def _list_of(data: Mapping[str, Any], key: str) -> list[Any]:
+    """``data[key]``, a list, or [] when absent or null; anything else is refused."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{key!r} is {_kind(value)}, not a list")
+    return value
 
 
 def import_info(batch_id: str) -> Operation[BulkImportInfo]:

@@ -4,7 +4,9 @@ Retried:
 
 - 429, and bulk import's 400 "Rate limit exceeded." (both raised as :class:`RateLimitError`);
 - 500, 502, 503 and 504 (ActiveCampaign answers bursts with 503 too);
-- a connection that could not be opened (the request never left);
+- a connection that could not be opened (the request never left), unless it cannot recover
+  (``APIConnectionError.recoverable`` is False: unknown host name, connection refused, https://
+  to a plain-http port, a certificate that fails verification): that fails at once;
 - other transport failures (reset, timeout, protocol error) and a 2xx whose body is not the
   endpoint's JSON, **only** when the operation is idempotent: a reset after sending could mean
   the server applied it.
@@ -54,6 +56,8 @@ def is_retryable(error: APIError, *, idempotent: bool) -> bool:
     if isinstance(error, APIStatusError):
         return False
     if isinstance(error, APIConnectionError):
+        if not error.recoverable:
+            return False
         return idempotent or isinstance(error.__cause__, (httpx.ConnectError, httpx.ConnectTimeout))
     if isinstance(error, ResponseValidationError):
         return idempotent

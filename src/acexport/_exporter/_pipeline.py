@@ -29,6 +29,7 @@ from .._core._bulk import BODY_EMPTY_LEN, BODY_EXCLUDE, contact_tail, encode_str
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError
 from .._report import RowError
+from ._dedupe import SeenEmails
 from ._mapping import MISSING, FieldMapping, Source, describe_source
 from ._values import MAX_EMAIL_LENGTH, _control_search, _email_match, format_value, normalize_email
 
@@ -155,52 +156,6 @@ class Batch:
         )
 
 
-class _SeenEmails:
-    """The emails planned so far, case-insensitively, in about 20 bytes each.
-
-    Each address is kept as the 16-byte BLAKE2b digest of its lowercased form, appended to one
-    of 32,768 ``bytearray`` buckets chosen by the digest's first 15 bits; a lookup scans one
-    bucket with ``bytearray.find`` (a C loop) and only accepts 16-byte-aligned hits. Measured
-    with ``tracemalloc`` over 1,000,000 unique addresses: 19 bytes per unique email
-    (16 of digest plus the buckets' over-allocation and headers; up to ~35 bytes each for
-    exports of around 100,000 emails, where the buckets' fixed cost dominates). A ``set`` of
-    the digests as ``int`` costs ~78 bytes per email, a set of the lowercased strings ~105
-    for 20-character addresses.
-
-    Two different addresses share a digest with odds of about ``n**2 / 2**129``: around 1e-27
-    for a million addresses. Such a collision would only make the second address count as a
-    duplicate.
-    """
-
-    __slots__ = ("_buckets", "count")
-
-    _BITS = 15
-
-    def __init__(self) -> None:
-        self._buckets: list[bytearray | None] = [None] * (1 << self._BITS)
-        self.count = 0
-
-    def add(self, email: str) -> bool:
-        """Record ``email``; False when it (compared case-insensitively) was already there."""
-        digest = _blake2b(email.lower().encode(), digest_size=16).digest()
-        i = (digest[0] << 7) | (digest[1] >> 1)
-        bucket = self._buckets[i]
-        if bucket is None:
-            self._buckets[i] = bytearray(digest)
-        else:
-            pos = bucket.find(digest)
-            while pos != -1 and pos & 15:  # a match straddling two digests is not one
-                pos = bucket.find(digest, pos + 1)
-            if pos != -1:
-                return False
-            bucket += digest
-        self.count += 1
-        return True
-
-    def __len__(self) -> int:
-        return self.count
-
-
 class _Slot:
     """One compiled source: where to read it, where it goes, how it appears in the JSON.
 
@@ -266,7 +221,7 @@ class Planner:
     occurrence wins; an invalid row does not reserve its email.
 
     Memory grows only with the number of unique emails (plus ``errors``, one per invalid row):
-    each unique email costs about 20 bytes (a 16-byte digest; see :class:`_SeenEmails`).
+    each unique email costs about 20 bytes (a 16-byte digest; see :class:`~._dedupe.SeenEmails`).
     Measured: planning 900,000 unique emails took a process's peak RSS from 33 MB (after
     imports) to 55 MB; ``tracemalloc`` counted 19 bytes per unique email at 900,000 and
     1,000,000, 34 at 100,000. In-flight memory is one partial batch (at most 250 contacts).
@@ -343,7 +298,7 @@ class Planner:
 
         self._suffix = contact_tail(mapping.tags, (list_id,), (), self._exclude_automations)
 
-        self._seen = _SeenEmails()
+        self._seen = SeenEmails()
         self._seen_add = self._seen.add
         self._batch: list[PlannedContact] = []
         self._empty_bytes = BODY_EMPTY_LEN + (len(BODY_EXCLUDE) if self._exclude_automations else 0)
