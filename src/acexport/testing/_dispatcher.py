@@ -56,6 +56,7 @@ class Dispatcher:
         import_delay: float,
         import_seconds_per_contact: float,
         seed: int,
+        lean: bool = False,
     ) -> None:
         now = clock()
         self.api_key = api_key
@@ -64,7 +65,7 @@ class Dispatcher:
         self.latency = latency
         self.import_delay = import_delay
         self.import_seconds_per_contact = import_seconds_per_contact
-        self.store = Store(now)
+        self.store = Store(now, lean=lean)
         self.counters = RequestCounters()
         self.rng = random.Random(seed)
         self.batch_seq = 0

@@ -52,7 +52,7 @@ def _parse_bulk_item(
         fail("Field\u2018 email\u2019 is required")
     elif store.refuses_email(email):
         fail(EMAIL_FORMAT_REASON)
-    values: dict[str, str] = {}
+    values: list[tuple[str, str]] = []
     for key in ("first_name", "last_name", "phone"):
         if raw.get(key) is None:
             continue
@@ -60,7 +60,7 @@ def _parse_bulk_item(
         if text is None:
             fail(f"Field\u2018 {key}\u2019 incorrect format")
         else:
-            values[key] = text
+            values.append((key, text))
     fields: list[tuple[int, str]] = []
     raw_fields = raw.get("fields") or []
     if not isinstance(raw_fields, list):
@@ -96,13 +96,15 @@ def _parse_bulk_item(
     if len(reasons) > before:
         return None
     exclude = as_flag(raw["exclude_automations"]) if "exclude_automations" in raw else top_exclude
+    if store.lean:  # validated above; a lean store keeps only what an export needs answered
+        values, fields, tags = [], [], []
     return BulkItem(
         email=str(email),
-        values=values,
-        fields=fields,
-        tags=[t.strip() for t in tags],
-        subscribe=lists["subscribe"],
-        unsubscribe=lists["unsubscribe"],
+        values=tuple(values),
+        fields=tuple(fields),
+        tags=tuple(t.strip() for t in tags),
+        subscribe=tuple(lists["subscribe"]),
+        unsubscribe=tuple(lists["unsubscribe"]),
         exclude_automations=exclude,
     )
 
@@ -144,15 +146,18 @@ def _bulk_import(dispatcher: Dispatcher, req: Request) -> Reply:
     batch_id = str(uuid.UUID(int=dispatcher.rng.getrandbits(128), version=4))
     dispatcher.batch_seq += 1
     active_at = req.now + dispatcher.import_delay
-    store.batches[batch_id] = BatchRecord(
-        id=batch_id,
-        seq=dispatcher.batch_seq,
-        items=[item for item in items if item is not None],
-        submitted_at=req.now,
-        active_at=active_at,
-        finishes_at=active_at + count * dispatcher.import_seconds_per_contact,
-        outcome=outcome,
-        applied_fraction=fraction,
+    store.add_batch(
+        BatchRecord(
+            id=batch_id,
+            seq=dispatcher.batch_seq,
+            items=[item for item in items if item is not None],
+            contacts=count,
+            submitted_at=req.now,
+            active_at=active_at,
+            finishes_at=active_at + count * dispatcher.import_seconds_per_contact,
+            outcome=outcome,
+            applied_fraction=fraction,
+        )
     )
     dispatcher.counters.bulk_requests += 1
     dispatcher.counters.bulk_contacts += count
@@ -180,4 +185,5 @@ def _import_info(dispatcher: Dispatcher, req: Request) -> Reply:
     status = batch.status(req.now)
     if status is False or status == "active":
         return reply_json(200, {"status": status, "success": [], "failure": []})
-    return reply_json(200, {"status": status, "success": batch.success, "failure": batch.failure})
+    success = [str(cid) for cid in batch.success]
+    return reply_json(200, {"status": status, "success": success, "failure": batch.failure})

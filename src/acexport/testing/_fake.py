@@ -59,6 +59,14 @@ class FakeActiveCampaign:
     buckets; pass a :class:`VirtualClock` to control time. ``seed`` seeds probabilistic
     faults and batch ids.
 
+    ``lean=True`` makes bulk imports cheap to keep, for exports of millions of rows (the CLI's
+    ``--sandbox`` uses it): of each bulk-imported contact the fake keeps only its id, email and
+    list statuses. The names, phone, custom field values and tags a bulk import sends are
+    validated as usual, then dropped (no tag is created or linked), and a batch forgets its
+    contacts once applied (its ``FakeBatch.emails`` and ``exclude_automations`` are then empty;
+    ``contacts``, ``success`` and ``failure`` stay). What ``contact/sync``, the other
+    per-contact endpoints and the ``add_*`` methods write is kept in full.
+
     Thread-safe: one lock guards all state (faults have their own).
     """
 
@@ -73,6 +81,7 @@ class FakeActiveCampaign:
         import_seconds_per_contact: float = 0.0,
         clock: Callable[[], float] | None = None,
         seed: int = 0,
+        lean: bool = False,
     ) -> None:
         """Create an empty account (no lists, fields, tags or contacts). See the class doc."""
         for name, value in (
@@ -104,6 +113,7 @@ class FakeActiveCampaign:
             import_delay=import_delay,
             import_seconds_per_contact=import_seconds_per_contact,
             seed=seed,
+            lean=lean,
         )
 
     @property

@@ -109,31 +109,41 @@ class ContactTagRecord:
 
 @attrs.define
 class BulkItem:
-    """One contact of a bulk-import request, validated, waiting for its batch to be applied."""
+    """One contact of a bulk-import request, validated, waiting for its batch to be applied.
+
+    A lean store keeps only ``email``, the list changes and ``exclude_automations``: ``values``,
+    ``fields`` and ``tags`` stay empty (the empty tuple costs nothing per item).
+    """
 
     email: str
-    values: dict[str, str]  # first_name / last_name / phone, only those sent
-    fields: list[tuple[int, str]]
-    tags: list[str]
-    subscribe: list[int]
-    unsubscribe: list[int]
+    values: tuple[tuple[str, str], ...]  # (first_name / last_name / phone, value), those sent
+    fields: tuple[tuple[int, str], ...]
+    tags: tuple[str, ...]
+    subscribe: tuple[int, ...]
+    unsubscribe: tuple[int, ...]
     exclude_automations: bool
 
 
 @attrs.define
 class BatchRecord:
-    """An accepted bulk-import batch: its contacts, its timeline and (once applied) its result."""
+    """An accepted bulk-import batch: its contacts, its timeline and (once applied) its result.
+
+    ``success`` holds the ids of the contacts it created (``/import/info`` shows them as
+    strings). A lean store empties ``items`` once the batch is applied; ``contacts`` keeps
+    their number.
+    """
 
     id: str
     seq: int
     items: list[BulkItem]
+    contacts: int
     submitted_at: float
     active_at: float
     finishes_at: float
     outcome: str
     applied_fraction: float
     applied: bool = False
-    success: list[str] = attrs.Factory(list)
+    success: list[int] = attrs.Factory(list)
     failure: list[str] = attrs.Factory(list)
 
     def status(self, now: float) -> BatchStatus:
@@ -150,10 +160,10 @@ class BatchRecord:
             id=self.id,
             status=self.status(now),
             outcome=self.outcome,
-            contacts=len(self.items),
+            contacts=self.contacts,
             emails=tuple(item.email for item in self.items),
             exclude_automations=tuple(item.exclude_automations for item in self.items),
-            success=tuple(self.success),
+            success=tuple(str(cid) for cid in self.success),
             failure=tuple(self.failure),
             submitted_at=self.submitted_at,
             active_at=self.active_at,

@@ -3,7 +3,8 @@
 Endpoint handlers (``_endpoints_*.py``) and ``FakeActiveCampaign``'s seed methods both change
 the account through these operations, so ActiveCampaign's rules (emails match any case; bulk
 import never re-subscribes an unsubscribed contact...) are written once. Applying a finished
-bulk-import batch lives here too. No locking: the owner holds its lock around every call.
+bulk-import batch lives here too, and so does the lean mode (:attr:`Store.lean`). No locking:
+the owner holds its lock around every call.
 """
 
 from __future__ import annotations
@@ -33,16 +34,29 @@ _WALL_START = datetime.datetime(
 )
 
 
+def _email_key(email: str) -> str:
+    """``email`` lower-cased, as the index keys it: the same string when it is already so."""
+    key = email.lower()
+    return email if key == email else key
+
+
 class Store:
     """All of the fake's data, plus the operations both the API and the seed methods use.
 
     Tables map id to record; the ``*_index`` dicts find a record by its natural key (a
     lower-cased email, a lower-cased tag name, ``(contact id, list/field/tag id)``).
     Not thread-safe: the owning ``FakeActiveCampaign`` holds its lock around every call.
+
+    ``lean``: bulk imports keep only what an export needs answered: each contact's id and
+    email, its list statuses, and each batch's counts and results. The names, phone, field
+    values and tags they send are validated, then dropped (no tag is created or linked), and a
+    batch's contacts are dropped once it is applied. What the per-contact endpoints and the
+    seed methods write is kept in full.
     """
 
-    def __init__(self, t0: float) -> None:
+    def __init__(self, t0: float, *, lean: bool = False) -> None:
         self.t0 = t0
+        self.lean = lean
         self.contacts: dict[int, ContactRecord] = {}
         self.email_index: dict[str, int] = {}
         self.lists: dict[int, ListRecord] = {}
@@ -56,6 +70,7 @@ class Store:
         self.contact_tags: dict[int, ContactTagRecord] = {}
         self.contact_tag_index: dict[tuple[int, int], int] = {}
         self.batches: dict[str, BatchRecord] = {}
+        self._unapplied: list[BatchRecord] = []
         self.excluded: set[str] = set()
         self.rejected: list[Callable[[str], bool]] = []
         self._next: dict[str, int] = {}
@@ -104,19 +119,20 @@ class Store:
 
     def create_contact(self, email: str, now: float, wanted: int | None = None) -> ContactRecord:
         """A new contact; ``ValueError`` if ``email`` (any case) is taken."""
-        if email.lower() in self.email_index:
+        key = _email_key(email)
+        if key in self.email_index:
             raise ValueError(f"a contact with email {email!r} already exists")
         cid = self.new_id("contact", self.contacts, wanted)
         contact = ContactRecord(cid, email, "", "", "", now, now)
         self.contacts[cid] = contact
-        self.email_index[email.lower()] = cid
+        self.email_index[key] = cid
         return contact
 
     def change_email(self, contact: ContactRecord, email: str) -> None:
         """Give ``contact`` a new email (the caller checked that it is free)."""
         del self.email_index[contact.email.lower()]
         contact.email = email
-        self.email_index[email.lower()] = contact.id
+        self.email_index[_email_key(email)] = contact.id
 
     def delete_contact(self, cid: int) -> None:
         """Delete a contact with its memberships, field values and tag links."""
@@ -130,7 +146,7 @@ class Store:
             for key in [key for key in index if key[0] == cid]:
                 del table[index.pop(key)]
 
-    def set_field_value(self, cid: int, field_id: int, value: str, now: float) -> FieldValueRecord:
+    def set_field_value(self, cid: int, field_id: int, value: str, now: float) -> None:
         """Set (create or overwrite) a contact's value of a custom field."""
         key = (cid, field_id)
         existing = self.field_value_index.get(key)
@@ -138,12 +154,10 @@ class Store:
             record = self.field_values[existing]
             record.value = value
             record.udate = now
-            return record
+            return
         fid = self.new_id("fieldValue", self.field_values)
-        record = FieldValueRecord(fid, cid, field_id, value, now, now)
-        self.field_values[fid] = record
+        self.field_values[fid] = FieldValueRecord(fid, cid, field_id, value, now, now)
         self.field_value_index[key] = fid
-        return record
 
     def field_values_of(self, cid: int) -> list[FieldValueRecord]:
         """A contact's field values."""
@@ -211,9 +225,19 @@ class Store:
 
     # batches ------------------------------------------------------------------------------
 
+    def add_batch(self, batch: BatchRecord) -> None:
+        """Accept a batch; it is applied once the clock passes its ``finishes_at``."""
+        self.batches[batch.id] = batch
+        self._unapplied.append(batch)
+
     def apply_finished_batches(self, now: float) -> None:
         """Apply every batch whose processing has finished by ``now``, in finishing order."""
-        due = [b for b in self.batches.values() if not b.applied and b.finishes_at <= now]
+        if not self._unapplied:
+            return
+        due = [b for b in self._unapplied if b.finishes_at <= now]
+        if not due:
+            return
+        self._unapplied = [b for b in self._unapplied if b.finishes_at > now]
         for batch in sorted(due, key=lambda b: (b.finishes_at, b.seq)):
             self.apply_batch(batch)
 
@@ -230,8 +254,8 @@ class Store:
             contact = self.find_contact(item.email)
             if contact is None:
                 contact = self.create_contact(item.email, now)
-                batch.success.append(str(contact.id))
-            for key, value in item.values.items():
+                batch.success.append(contact.id)
+            for key, value in item.values:
                 setattr(contact, key, value)
             contact.udate = now
             for field_id, value in item.fields:
@@ -246,6 +270,8 @@ class Store:
             for list_id in item.unsubscribe:
                 self.set_list_status(contact.id, list_id, 2, now)
         batch.applied = True
+        if self.lean:
+            batch.items = []
 
     # snapshots ----------------------------------------------------------------------------
 
