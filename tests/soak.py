@@ -80,9 +80,9 @@ def main() -> int:
     lost = report.received - accounted
     # fake.contacts snapshots every contact (quadratic at this size): count from the store, and
     # check every exported row is there by its email index (O(1) each)
-    store = fake._engine.store
+    store = fake._dispatcher.store
     with fake._lock:
-        store.settle(fake.clock())
+        store.apply_finished_batches(fake.clock())
         in_fake = len(store.contacts)
         interrupted = sum(1 for b in store.batches.values() if b.outcome != "completed")
         failed_rows = {e.index for e in report.errors}

@@ -284,6 +284,7 @@ def _sandbox_account() -> FakeActiveCampaign:
         requests_per_second=_SANDBOX_FAKE_RPS,
         bulk_imports_per_minute=_SANDBOX_FAKE_BULK,
         import_delay=_SANDBOX_IMPORT_DELAY,
+        lean=True,
     )
     fake.add_list("Sandbox list", id=1)
     fake.add_field("Tier", perstag="TIER")

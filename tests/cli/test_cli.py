@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import acexport.testing
 from acexport import ExportProgress, _cli
 from acexport._cli import main
 from acexport.testing import FakeActiveCampaign
@@ -66,6 +67,13 @@ def sandboxes(monkeypatch: pytest.MonkeyPatch) -> list[FakeActiveCampaign]:
 
     monkeypatch.setattr(_cli, "_sandbox_account", record)
     return made
+
+
+class _FullFake(FakeActiveCampaign):
+    """The sandbox's account without ``lean``: it keeps names, fields and tags to look at."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "lean": False})
 
 
 @pytest.fixture
@@ -121,6 +129,7 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         mp.delenv(URL_ENV, raising=False)
         mp.delenv(KEY_ENV, raising=False)
         mp.setattr(_cli, "_sandbox_account", record)
+        mp.setattr(acexport.testing, "FakeActiveCampaign", _FullFake)
         code = main([*README_FIRST, "--report", str(report)])
     return {
         "code": code,
@@ -156,6 +165,19 @@ def test_readme_first_command_puts_contacts_on_the_list(readme_run: dict[str, An
     assert ada.fields == {1: "platinum", 2: "1985-12-10"}
     assert (ada.first_name, ada.last_name, ada.phone) == ("Ada", "Lovelace", "+15550100001")
     assert len(fake.contacts) == readme_run["report"]["exported"]
+
+
+def test_the_sandbox_is_lean_and_still_puts_every_contact_on_the_list(
+    tmp_path: Path, sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(tmp_path / "many.csv", clean_rows(30))  # 30: the bulk-import path
+    assert main(sandbox_export(path, "--field", "TIER=Tier", "--tag", "t", "-q")) == 0
+    assert counts(capsys.readouterr().out)[:2] == (30, 30)
+    contacts = sandboxes[0].contacts
+    assert sorted(c.email for c in contacts) == sorted(r["Email"] for r in clean_rows(30))
+    assert all(c.lists == {1: 1} for c in contacts)
+    # lean: what the export does not need answered is not kept
+    assert all(c.fields == {} and c.tags == frozenset() for c in contacts)
 
 
 def test_report_json_has_the_report_names_and_adds_up(readme_run: dict[str, Any]) -> None:

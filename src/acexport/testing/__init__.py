@@ -53,7 +53,7 @@ from ._fake import FakeActiveCampaign
 from ._faults import Fault, Faults
 from ._profiles import sample_profiles
 from ._server import FakeServer
-from ._state import BatchStatus, FakeBatch, FakeContact, FakeStats
+from ._snapshots import BatchStatus, FakeBatch, FakeContact, FakeStats
 
 __all__ = [
     "BatchStatus",

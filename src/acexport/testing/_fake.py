@@ -11,11 +11,14 @@ import httpx
 
 from .._async_client import AsyncActiveCampaign
 from .._client import ActiveCampaign
-from ._api import Counters, Engine, Reply
 from ._clock import VirtualClock
+from ._dispatcher import Dispatcher
 from ._faults import Faults
+from ._limits import RequestCounters
+from ._records import FieldRecord, ListRecord, perstag_for, slug
+from ._replies import Reply
 from ._server import FakeServer
-from ._state import FakeBatch, FakeContact, FakeStats, _Field, _List, perstag_for, slug
+from ._snapshots import FakeBatch, FakeContact, FakeStats
 
 __all__ = ["FakeActiveCampaign"]
 
@@ -56,6 +59,14 @@ class FakeActiveCampaign:
     buckets; pass a :class:`VirtualClock` to control time. ``seed`` seeds probabilistic
     faults and batch ids.
 
+    ``lean=True`` makes bulk imports cheap to keep, for exports of millions of rows (the CLI's
+    ``--sandbox`` uses it): of each bulk-imported contact the fake keeps only its id, email and
+    list statuses. The names, phone, custom field values and tags a bulk import sends are
+    validated as usual, then dropped (no tag is created or linked), and a batch forgets its
+    contacts once applied (its ``FakeBatch.emails`` and ``exclude_automations`` are then empty;
+    ``contacts``, ``success`` and ``failure`` stay). What ``contact/sync``, the other
+    per-contact endpoints and the ``add_*`` methods write is kept in full.
+
     Thread-safe: one lock guards all state (faults have their own).
     """
 
@@ -70,6 +81,7 @@ class FakeActiveCampaign:
         import_seconds_per_contact: float = 0.0,
         clock: Callable[[], float] | None = None,
         seed: int = 0,
+        lean: bool = False,
     ) -> None:
         """Create an empty account (no lists, fields, tags or contacts). See the class doc."""
         for name, value in (
@@ -91,7 +103,7 @@ class FakeActiveCampaign:
         self._in_flight = 0
         self.faults: Faults = Faults(seed)
         """Fault-injection knobs (:class:`Faults`)."""
-        self._engine = Engine(
+        self._dispatcher = Dispatcher(
             api_key=api_key,
             clock=self._clock,
             faults=self.faults,
@@ -101,12 +113,13 @@ class FakeActiveCampaign:
             import_delay=import_delay,
             import_seconds_per_contact=import_seconds_per_contact,
             seed=seed,
+            lean=lean,
         )
 
     @property
     def api_key(self) -> str:
         """The key requests must send as ``Api-Token``."""
-        return self._engine.api_key
+        return self._dispatcher.api_key
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -118,9 +131,9 @@ class FakeActiveCampaign:
     def add_list(self, name: str, *, id: int | None = None) -> int:
         """Create a list (``stringid`` is a slug of ``name``); returns its id."""
         with self._lock:
-            store = self._engine.store
+            store = self._dispatcher.store
             list_id = store.new_id("list", store.lists, id)
-            store.lists[list_id] = _List(list_id, name, slug(name), "", "", self._clock())
+            store.lists[list_id] = ListRecord(list_id, name, slug(name), "", "", self._clock())
             return list_id
 
     def add_field(
@@ -136,9 +149,9 @@ class FakeActiveCampaign:
         ``perstag`` defaults to the title in capitals (``"Customer tier"`` -> ``CUSTOMER_TIER``).
         """
         with self._lock:
-            store = self._engine.store
+            store = self._dispatcher.store
             field_id = store.new_id("field", store.fields, id)
-            store.fields[field_id] = _Field(
+            store.fields[field_id] = FieldRecord(
                 field_id, title, type, perstag if perstag is not None else perstag_for(title)
             )
             return field_id
@@ -146,7 +159,7 @@ class FakeActiveCampaign:
     def add_tag(self, name: str) -> int:
         """Create a contact tag and return its id; an existing tag (any case) returns its id."""
         with self._lock:
-            store = self._engine.store
+            store = self._dispatcher.store
             tag = store.find_tag(name) or store.create_tag(name, self._clock())
             return tag.id
 
@@ -168,7 +181,7 @@ class FakeActiveCampaign:
         for an email already present (any case) or an unknown field or list id.
         """
         with self._lock:
-            store = self._engine.store
+            store = self._dispatcher.store
             now = self._clock()
             for field_id in fields or {}:
                 if field_id not in store.fields:
@@ -194,7 +207,7 @@ class FakeActiveCampaign:
         ``contact/sync`` still accepts it (as AC does: exclusion affects sending).
         """
         with self._lock:
-            self._engine.store.excluded.add(email.lower())
+            self._dispatcher.store.excluded.add(email.lower())
 
     def reject_emails(self, rule: Callable[[str], bool] | Collection[str]) -> None:
         """Make the server refuse addresses although they look valid.
@@ -213,20 +226,21 @@ class FakeActiveCampaign:
                 return email.lower() in refused
 
         with self._lock:
-            self._engine.store.rejected.append(predicate)
+            self._dispatcher.store.rejected.append(predicate)
 
     # inspection ---------------------------------------------------------------------------
 
-    def _settled_now(self) -> float:
+    def _apply_finished_batches(self) -> float:
+        """Apply the bulk-import batches finished by now (as a request would); returns now."""
         now = self._clock()
-        self._engine.store.settle(now)
+        self._dispatcher.store.apply_finished_batches(now)
         return now
 
     def contact_by_email(self, email: str) -> FakeContact | None:
         """A snapshot of the contact with ``email`` (case-insensitive), or ``None``."""
         with self._lock:
-            self._settled_now()
-            store = self._engine.store
+            self._apply_finished_batches()
+            store = self._dispatcher.store
             contact = store.find_contact(email)
             return None if contact is None else store.snapshot(contact)
 
@@ -234,38 +248,40 @@ class FakeActiveCampaign:
     def contacts(self) -> list[FakeContact]:
         """Snapshots of every contact, by id."""
         with self._lock:
-            self._settled_now()
-            store = self._engine.store
+            self._apply_finished_batches()
+            store = self._dispatcher.store
             return store.snapshots(store.contacts[cid] for cid in sorted(store.contacts))
 
     @property
     def batches(self) -> dict[str, FakeBatch]:
         """Every accepted bulk-import batch by ``batchId``, in submission order."""
         with self._lock:
-            now = self._settled_now()
-            return {bid: batch.snapshot(now) for bid, batch in self._engine.store.batches.items()}
+            now = self._apply_finished_batches()
+            return {
+                bid: batch.snapshot(now) for bid, batch in self._dispatcher.store.batches.items()
+            }
 
     @property
     def stats(self) -> FakeStats:
         """A snapshot of the request counters (:class:`FakeStats`)."""
         with self._lock:
-            return self._engine.counters.freeze()
+            return self._dispatcher.counters.freeze()
 
     def reset_stats(self) -> None:
         """Zero the request counters (``max_concurrent`` restarts from what is in flight)."""
         with self._lock:
-            self._engine.counters = Counters(max_concurrent=self._in_flight)
+            self._dispatcher.counters = RequestCounters(max_concurrent=self._in_flight)
 
     # running it ---------------------------------------------------------------------------
 
     def _respond(self, method: str, path: str, query: str, token: str | None, body: bytes) -> Reply:
         with self._lock:
-            return self._engine.respond(method, path, query, token, body)
+            return self._dispatcher.respond(method, path, query, token, body)
 
     def _enter(self) -> None:
         with self._lock:
             self._in_flight += 1
-            counters = self._engine.counters
+            counters = self._dispatcher.counters
             counters.max_concurrent = max(counters.max_concurrent, self._in_flight)
 
     def _exit(self) -> None:
@@ -353,7 +369,7 @@ class FakeActiveCampaign:
     def __repr__(self) -> str:
         """A short summary (no key)."""
         with self._lock:
-            store = self._engine.store
+            store = self._dispatcher.store
             return (
                 f"<FakeActiveCampaign contacts={len(store.contacts)} lists={len(store.lists)} "
                 f"batches={len(store.batches)}>"

@@ -1,4 +1,11 @@
-"""Fault injection for the fake: :class:`Faults`, reached as ``fake.faults``."""
+"""Fault injection for the fake: a :data:`Fault` is one fault; :class:`Faults` (``fake.faults``)
+holds every switch (scripted faults, random rates, batch outcomes) and draws from them.
+
+To add a fault: add its name to :data:`FAULT_NAMES` (and to ``_ENDPOINT_ONLY`` if it makes sense
+on one endpoint only), describe it in :class:`Faults`' docstring, and make
+``Dispatcher._fault_reply`` (``_dispatcher.py``) answer it, or ``Dispatcher.respond`` carry it
+to the endpoint that acts on it.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +19,8 @@ import attrs
 __all__ = ["BATCH_OUTCOMES", "FAULT_NAMES", "Fault", "Faults"]
 
 Fault: TypeAlias = int | str
-"""A fault: an HTTP status code (``500``, ``503``, ``429``...) or a name such as
-``"reset_after"`` (see :class:`Faults` for the list)."""
+"""One fault, the value you pass to :meth:`Faults.queue`: an HTTP status code (``500``, ``503``,
+``429``...) or a name such as ``"reset_after"`` (:class:`Faults` lists them and what each does)."""
 
 FAULT_NAMES: Final = frozenset(
     {"reset_before", "reset_after", "html", "truncated", "slow", "bulk_rate", "info_false"}
@@ -72,7 +79,9 @@ class _Scripted:
 
 
 class Faults:
-    """The fake's fault knobs. Thread-safe (one lock of its own).
+    """All the fault switches of one fake, reached as ``fake.faults``; one fault is a :data:`Fault`.
+
+    Thread-safe (one lock of its own).
 
     *Scripted* faults (:meth:`queue`) hit the next matching requests, in the order queued;
     they win over *probabilistic* ones (:meth:`set_rates`), which draw from an RNG seeded by

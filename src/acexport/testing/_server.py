@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from ._api import Reply
+from ._replies import Reply
 
 __all__ = ["FakeServer"]
 
