@@ -325,9 +325,11 @@ def test_a_store_given_by_the_caller_is_left_open(run: Run, tmp_path: Path) -> N
 
 
 def test_state_must_be_a_path_or_a_store(fake: FakeActiveCampaign, clock: VirtualClock) -> None:
-    with make_client(fake, clock) as client:
-        with pytest.raises(ConfigError, match="state must be a path"):
-            SegmentExporter(client, 1, MAPPING, state=42)  # type: ignore[arg-type]
+    with (
+        make_client(fake, clock) as client,
+        pytest.raises(ConfigError, match="state must be a path"),
+    ):
+        SegmentExporter(client, 1, MAPPING, state=42)  # type: ignore[arg-type]
 
 
 def test_the_key_is_not_in_the_state(run: Run, tmp_path: Path) -> None:
