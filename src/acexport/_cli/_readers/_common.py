@@ -1,0 +1,49 @@
+"""What every reader shares: the marker for a profile that could not be read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["BadProfile", "json_kind", "not_utf8"]
+
+
+class BadProfile(Mapping[str, Any]):
+    """A profile that could not be read (a line that is not JSON): any read of it raises, so
+    the exporter refuses the row with this reason instead of stopping."""
+
+    __slots__ = ("_reason",)
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    def __getitem__(self, key: str) -> Any:
+        raise ValueError(self._reason)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raise ValueError(self._reason)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return f"<unreadable profile: {self._reason}>"
+
+
+def json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
+def not_utf8(name: str) -> ValueError:
+    return ValueError(f'{name} is not UTF-8 text: save it as UTF-8 ("CSV UTF-8" in Excel)')
