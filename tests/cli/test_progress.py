@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from acexport import ExportProgress
+from acexport._cli._output import Output
 from acexport._cli._progress import Progress
 
 
@@ -12,7 +13,7 @@ def test_progress_lines_are_rate_limited() -> None:
     stream = io.StringIO()
     now = [0.0]
     progress = Progress(
-        stream, enabled=True, dry_run=False, fraction=lambda: None, clock=lambda: now[0]
+        Output(stream), enabled=True, dry_run=False, fraction=lambda: None, clock=lambda: now[0]
     )
     tick = ExportProgress(
         received=10, exported=5, duplicates=1, invalid=1, rejected=0, failed=0,
@@ -36,7 +37,7 @@ def test_progress_bar_on_a_terminal() -> None:
             return True
 
     stream = Terminal()
-    progress = Progress(stream, enabled=True, dry_run=False, fraction=lambda: 0.5)
+    progress = Progress(Output(stream), enabled=True, dry_run=False, fraction=lambda: 0.5)
     tick = ExportProgress(
         received=10, exported=5, duplicates=0, invalid=1, rejected=0, failed=0,
         in_flight=0, requests=2, elapsed=0.5,

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import TextIO
 
 from ._connection import connect, rate
 from ._errors import EXIT_OK
+from ._output import Output
 
 __all__ = ["cmd_check", "cmd_fields", "cmd_lists"]
 
 
-def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+def _table(rows: Sequence[Sequence[str]], out: Output) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
         out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
 
 
-def cmd_lists(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def cmd_lists(args: argparse.Namespace, out: Output, err: Output) -> int:
     with connect(args, err, quiet=False) as client:
         lists = list(client.lists.list())
     if not lists:
@@ -29,7 +29,7 @@ def cmd_lists(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_fields(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def cmd_fields(args: argparse.Namespace, out: Output, err: Output) -> int:
     with connect(args, err, quiet=False) as client:
         fields = list(client.fields.list())
     if not fields:
@@ -46,7 +46,7 @@ def cmd_fields(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def cmd_check(args: argparse.Namespace, out: Output, err: Output) -> int:
     with connect(args, err, quiet=False) as client:
         user = client.users.me()
         config = client._config

@@ -7,11 +7,12 @@ import argparse
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from .._client import ActiveCampaign
 from .._config import API_KEY_ENV, API_URL_ENV
 from ._errors import UsageError
+from ._output import Output
 
 if TYPE_CHECKING:
     from ..testing import FakeActiveCampaign
@@ -46,7 +47,7 @@ def sandbox_account() -> FakeActiveCampaign:
 
 
 @contextlib.contextmanager
-def connect(args: argparse.Namespace, err: TextIO, *, quiet: bool) -> Iterator[ActiveCampaign]:
+def connect(args: argparse.Namespace, err: Output, *, quiet: bool) -> Iterator[ActiveCampaign]:
     """The client for this run: on the sandbox's loopback server, or on the real account."""
     if args.api_key is not None:
         err.write(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import threading
-from typing import TextIO
 
 from .._exceptions import ExportError
 from .._exporter._export import SegmentExporter
@@ -13,6 +12,7 @@ from .._exporter._mapping import FieldMapping
 from .._exporter._report import ExportReport
 from ._connection import SANDBOX_POLL_INTERVAL, connect
 from ._errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, EXIT_USAGE, UsageError
+from ._output import Output
 from ._progress import Progress
 from ._readers import Input
 from ._reports import check_report_path, print_report, write_report
@@ -37,7 +37,7 @@ def _mapping(args: argparse.Namespace) -> FieldMapping:
     )
 
 
-def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
     mapping = _mapping(args)
     if args.report is not None:
         check_report_path(args.report)

@@ -29,6 +29,7 @@ from ._errors import (
     redact,
     secrets_in,
 )
+from ._output import Output
 from ._parser import CONNECTION_OPTIONS, build_parser
 
 __all__ = ["main"]
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``acexport`` command line; returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     secrets = secrets_in(arguments)
-    out, err = sys.stdout, sys.stderr
+    out, err = Output(sys.stdout), Output(sys.stderr)
     parser = build_parser()
     try:
         args = parser.parse_args(arguments)
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     if getattr(args, "handler", None) is None:
-        parser.print_help(err)
+        err.write(parser.format_help())
         return EXIT_USAGE
     # The CLI says everything the library would log at WARNING itself; keep stderr clean.
     library_logger = logging.getLogger("acexport")

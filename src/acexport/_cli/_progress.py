@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from typing import TextIO
 
 from .._exporter._report import ExportProgress
+from ._output import Output
 
 __all__ = ["Progress", "counts"]
 
@@ -42,7 +42,7 @@ class Progress:
 
     def __init__(
         self,
-        stream: TextIO,
+        stream: Output,
         *,
         enabled: bool,
         dry_run: bool,
@@ -54,10 +54,7 @@ class Progress:
         self._dry_run = dry_run
         self._fraction = fraction
         self._clock = clock
-        try:
-            self.tty = enabled and stream.isatty()
-        except (AttributeError, ValueError):
-            self.tty = False
+        self.tty = enabled and stream.isatty()
         self._interval = 0.1 if self.tty else 1.0
         self._last: float | None = None
         self._latest: ExportProgress | None = None
@@ -82,7 +79,9 @@ class Progress:
                 bar = f"{fraction:4.0%} [{'#' * filled}{'-' * (10 - filled)}] "
             width = max(20, shutil.get_terminal_size().columns - 1)
             line = bar + _short_counts(progress, self._dry_run)
-            self._stream.write("\r" + line[:width] + "\x1b[K")
+            self._stream.control("\r")
+            self._stream.write(line[:width])
+            self._stream.control("\x1b[K")
             self._open_line = True
         else:
             self._stream.write(f"progress: {counts(progress, self._dry_run)}\n")

@@ -6,12 +6,13 @@ import contextlib
 import json
 import os
 import tempfile
-from typing import Any, TextIO
+from typing import Any
 
 import attrs
 
 from .._exporter._report import ExportReport
 from ._errors import UsageError
+from ._output import Output
 
 __all__ = ["check_report_path", "print_report", "write_report"]
 
@@ -46,7 +47,7 @@ def write_report(report: ExportReport, path: str) -> None:
         raise
 
 
-def print_report(report: ExportReport, out: TextIO, report_path: str | None) -> None:
+def print_report(report: ExportReport, out: Output, report_path: str | None) -> None:
     out.write(report.summary() + "\n")
     if report.cancelled:
         out.write("cancelled: the rows read before the cancel are accounted for above\n")

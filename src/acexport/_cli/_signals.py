@@ -8,13 +8,14 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import TextIO
+
+from ._output import Output
 
 __all__ = ["first_ctrl_c_cancels"]
 
 
 @contextlib.contextmanager
-def first_ctrl_c_cancels(cancel: threading.Event, err: TextIO) -> Iterator[None]:
+def first_ctrl_c_cancels(cancel: threading.Event, err: Output) -> Iterator[None]:
     """First Ctrl-C sets ``cancel`` (in-flight batches settle); the second aborts."""
     if threading.current_thread() is not threading.main_thread():
         yield
