@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -279,50 +278,6 @@ def test_check_against_a_real_style_server(
     assert out == (
         f"OK: {server.url}/api/3 as admin@example.com (5 requests/s, 100 bulk imports/min)\n"
     )
-
-
-class _InterruptingInput(io.StringIO):
-    """Standard input that delivers a real SIGINT when given lines are read."""
-
-    def __init__(self, text: str, at: set[int]) -> None:
-        super().__init__(text)
-        self.at = at
-        self.lines = 0
-
-    def __next__(self) -> str:  # type: ignore[override]
-        self.lines += 1
-        if self.lines in self.at:
-            signal.raise_signal(signal.SIGINT)
-        return super().__next__()
-
-
-def _many_rows(n: int) -> str:
-    return "Email\n" + "".join(f"p{i}@example.com\n" for i in range(n))
-
-
-def test_first_ctrl_c_cancels_and_prints_the_report(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(sys, "stdin", _InterruptingInput(_many_rows(2000), {100}))
-    report = tmp_path / "r.json"
-    before = signal.getsignal(signal.SIGINT)
-    assert main(sandbox_export("-", "--report", str(report), "-q")) == 130
-    assert signal.getsignal(signal.SIGINT) is before
-    data = json.loads(report.read_text(encoding="utf-8"))
-    assert data["cancelled"] is True
-    assert 0 < data["received"] < 2000
-    assert data["received"] == data["exported"] + data["failed"]
-    assert "cancelled" in capsys.readouterr().out
-
-
-def test_second_ctrl_c_aborts(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(sys, "stdin", _InterruptingInput(_many_rows(2000), {100, 101}))
-    before = signal.getsignal(signal.SIGINT)
-    assert main(sandbox_export("-", "-q")) == 130
-    assert signal.getsignal(signal.SIGINT) is before
-    assert "aborted" in capsys.readouterr().err
 
 
 # --- python -m acexport ---------------------------------------------------------------------

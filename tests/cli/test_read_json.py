@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from clitools import (
 
 from acexport._cli import main
 from acexport._cli._readers import _json_array
+from acexport.testing import FakeActiveCampaign
 
 
 def test_json_array_is_streamed_element_by_element(
@@ -72,3 +74,34 @@ def test_json_that_is_not_an_array_is_a_usage_error(
     path.write_text('{"Email": "a@example.com"}\n', encoding="utf-8")
     assert main(sandbox_export(path)) == 2
     assert "--format jsonl" in capsys.readouterr().err
+
+
+def test_an_element_with_undecodable_bytes_is_that_element_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.json"
+    path.write_bytes(
+        b'[{"Email": "a@example.com"}, {"Email": "b@example.com", "Tier": "g\xf6ld"},'
+        b' {"Email": "c@example.com"}]'
+    )
+    report = tmp_path / "r.json"
+    assert main(sandbox_export(path, "--field", "TIER=Tier", "--report", str(report), "-q")) == 1
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert (data["received"], data["exported"], data["invalid"]) == (3, 2, 1)
+    assert data["errors"][0]["index"] == 1
+    assert data["errors"][0]["reason"].startswith("element 1 is not UTF-8 text")
+    capsys.readouterr()
+
+
+def test_json_array_in_latin_1_and_gzipped(
+    tmp_path: Path, sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.json.gz"
+    with gzip.open(path, "wb") as f:
+        f.write('[{"Email": "zoe@example.com", "Name": "Zoë"}]'.encode("latin-1"))
+    argv = sandbox_export(path, "--first-name", "Name", "--encoding", "latin-1", "-q")
+    assert main(argv) == 0
+    contact = sandboxes[0].contact_by_email("zoe@example.com")
+    assert contact is not None
+    assert contact.first_name == "Zoë"
+    capsys.readouterr()

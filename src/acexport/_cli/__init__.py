@@ -13,11 +13,12 @@ Every subcommand takes ``--sandbox``: the same job against the built-in fake Act
 
 Exit codes: 0 every row exported (or skipped as a duplicate); 1 some rows invalid, rejected or
 failed, or the export stopped early; 2 a usage or configuration error (the message says what to
-fix); 130 interrupted with Ctrl-C. The API key is never printed.
+fix); 130 interrupted with Ctrl-C, 143 stopped by SIGTERM. The API key is never printed.
 
 The package: ``_main`` (``main``), ``_parser`` (the options), ``_connection`` (account or
-sandbox), ``_readers`` (CSV, JSON Lines, JSON arrays), ``_progress``, ``_signals``, ``_reports``,
-and one module per command group (``_export``; ``_account`` for lists, fields, check).
+sandbox), ``_readers`` (CSV, JSON Lines, JSON arrays), ``_output`` (escapes what is printed),
+``_progress``, ``_signals``, ``_reports``, and one module per command group (``_export``;
+``_account`` for lists, fields, check).
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ _SANDBOX_RPS = 50.0
 _SANDBOX_BULK = 1000.0
 _SANDBOX_IMPORT_DELAY = 0.2
 SANDBOX_POLL_INTERVAL = 0.25
+_DEFAULT_RPS = 5.0  # the client's defaults, ActiveCampaign's documented limits
+_DEFAULT_BULK = 100.0
 
 
 def sandbox_account() -> FakeActiveCampaign:
@@ -62,8 +64,8 @@ def connect(args: argparse.Namespace, err: Output, *, quiet: bool) -> Iterator[A
             ActiveCampaign(
                 server.url,
                 _SANDBOX_KEY,
-                requests_per_second=_SANDBOX_RPS,
-                bulk_imports_per_minute=_SANDBOX_BULK,
+                requests_per_second=_limit(args, "requests_per_second", _SANDBOX_RPS),
+                bulk_imports_per_minute=_limit(args, "bulk_imports_per_minute", _SANDBOX_BULK),
             ) as client,
         ):
             if not quiet:
@@ -86,8 +88,18 @@ def connect(args: argparse.Namespace, err: Output, *, quiet: bool) -> Iterator[A
             f"https://youraccount.api-us1.com) and {API_KEY_ENV}, both shown under "
             "Settings -> Developer in ActiveCampaign; or try --sandbox"
         )
-    with ActiveCampaign(url, key) as client:
+    with ActiveCampaign(
+        url,
+        key,
+        requests_per_second=_limit(args, "requests_per_second", _DEFAULT_RPS),
+        bulk_imports_per_minute=_limit(args, "bulk_imports_per_minute", _DEFAULT_BULK),
+    ) as client:
         yield client
+
+
+def _limit(args: argparse.Namespace, name: str, default: float) -> float:
+    value = getattr(args, name, None)
+    return default if value is None else float(value)
 
 
 def rate(value: float | None, unit: str) -> str:

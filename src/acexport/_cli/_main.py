@@ -31,6 +31,7 @@ from ._errors import (
 )
 from ._output import Output
 from ._parser import CONNECTION_OPTIONS, build_parser
+from ._signals import Interrupted
 
 __all__ = ["main"]
 
@@ -104,9 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, APIError) as exc:
         message, code = _explain(exc, args)
         err.write(f"acexport: error: {redact(message, secrets)}\n")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during an export, before it began
         err.write("acexport: interrupted\n")
-        code = EXIT_INTERRUPTED
+        code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_INTERRUPTED
     except BrokenPipeError:  # `acexport lists | head -1`: stop quietly
         with contextlib.suppress(OSError, ValueError, AttributeError):
             devnull = os.open(os.devnull, os.O_WRONLY)

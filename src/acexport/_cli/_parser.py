@@ -26,7 +26,8 @@ Try it with no account:
       --field TIER=Tier --field BIRTHDAY=Birthday --tag sample
 
 Exit codes: 0 all rows exported or skipped as duplicates; 1 some rows invalid, rejected or
-failed (or the export stopped early); 2 usage or configuration error; 130 interrupted.
+failed (or the export stopped early); 2 usage or configuration error; 130 interrupted
+(Ctrl-C); 143 stopped by SIGTERM. The first Ctrl-C or SIGTERM cancels gracefully.
 """
 
 
@@ -57,6 +58,26 @@ def _field_pair(text: str) -> tuple[int | str, str]:
     return key, column
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def _delimiter(text: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(text.lower(), text)
+    if len(value) != 1 or value in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not one character (e.g. --delimiter ';' or --delimiter tab)"
+        )
+    return value
+
+
 def _connection_options() -> _Parser:
     parent = _Parser(add_help=False, allow_abbrev=False)
     group = parent.add_argument_group("connection")
@@ -75,6 +96,19 @@ def _connection_options() -> _Parser:
         "--api-key",
         metavar="KEY",
         help=f"the API key; prefer {API_KEY_ENV}, as a key given here lands in shell history",
+    )
+    limits = parent.add_argument_group("client limits (default: ActiveCampaign's)")
+    limits.add_argument(
+        "--requests-per-second",
+        type=_rate,
+        metavar="N",
+        help="requests a second the client allows itself (default 5)",
+    )
+    limits.add_argument(
+        "--bulk-imports-per-minute",
+        type=_rate,
+        metavar="N",
+        help="bulk imports (of up to 250 contacts) a minute (default 100)",
     )
     return parent
 
@@ -104,12 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "profiles",
         metavar="PROFILES",
-        help="a .csv, .jsonl/.ndjson or .json (array) file, or - for standard input",
+        help="a .csv, .jsonl/.ndjson or .json (array) file, gzipped if it ends in .gz, or - "
+        "for standard input",
     )
-    export.add_argument(
+    reading = export.add_argument_group("input")
+    reading.add_argument(
         "--format",
         choices=FORMATS,
         help="the input format (default: from the file's extension; csv for standard input)",
+    )
+    reading.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="the file's text encoding: utf-8 (the default; a BOM is skipped), latin-1, "
+        "cp1252, ... (ASCII-compatible encodings only)",
+    )
+    reading.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default=",",
+        metavar="CHAR",
+        help="the CSV delimiter (default ','; ';' for CSVs from European Excel, tab)",
     )
     mapping = export.add_argument_group("mapping (COLUMN is a CSV column or a JSON key)")
     mapping.add_argument(
@@ -143,7 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run",
         action="store_true",
-        help="check credentials, list, fields and every row, but send no contact",
+        help="check credentials, list, fields and every row, but send no contact; also "
+        "says how long sending would take at the client's limits",
+    )
+    run.add_argument(
+        "--exclude-automations",
+        action="store_true",
+        help="do not start ActiveCampaign automations for the imported contacts",
     )
     run.add_argument(
         "--report", metavar="FILE.json", help="also write the full report, every error included"

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["BadProfile", "json_kind", "not_utf8"]
+__all__ = ["BadProfile", "UnreadableRow", "json_kind", "not_utf8"]
+
+
+class UnreadableRow(ValueError):
+    """What reading a :class:`BadProfile` raises: the reason the row could not be read."""
 
 
 class BadProfile(Mapping[str, Any]):
-    """A profile that could not be read (a line that is not JSON): any read of it raises, so
-    the exporter refuses the row with this reason instead of stopping."""
+    """A profile that could not be read (a line that is not JSON, a row of undecodable bytes
+    or with the wrong number of cells): any read of it raises :class:`UnreadableRow`, so the
+    exporter counts the row as invalid, at its index, instead of stopping."""
 
     __slots__ = ("_reason",)
 
@@ -18,10 +23,10 @@ class BadProfile(Mapping[str, Any]):
         self._reason = reason
 
     def __getitem__(self, key: str) -> Any:
-        raise ValueError(self._reason)
+        raise UnreadableRow(self._reason)
 
     def get(self, key: str, default: Any = None) -> Any:
-        raise ValueError(self._reason)
+        raise UnreadableRow(self._reason)
 
     def __iter__(self) -> Iterator[str]:
         return iter(())

@@ -1,19 +1,71 @@
-"""CSV: a header row naming the columns, then one profile per row."""
+"""CSV: a header row naming the columns, then one profile per row.
+
+A row whose cells do not match the header (too few, too many) or whose bytes are not text
+in the file's encoding becomes an invalid row with that reason; the rows around it are read
+as usual. A blank line is skipped. Cells may be of any length (not csv's 131,072 characters).
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from ._common import not_utf8
+from .._errors import UsageError
+from ._common import BadProfile
+from ._lines import Lines
 
 __all__ = ["csv_rows"]
 
+_FIELD_LIMIT = 2**31 - 1  # the largest a C long holds everywhere
+_OTHER_DELIMITERS = (";", ",", "\t", "|")
 
-def csv_rows(reader: csv.DictReader[str], name: str) -> Iterator[object]:
+
+def csv_rows(lines: Lines, columns: Sequence[str], delimiter: str = ",") -> Iterator[object]:
+    """Read the header (now: a missing column is a usage error) and return the rows."""
+    name = lines.name
+    csv.field_size_limit(_FIELD_LIMIT)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
-        yield from reader
+        header = next(reader, None)
+    except (csv.Error, ValueError) as exc:
+        raise UsageError(f"cannot read {name}: {exc}") from None
+    bad = lines.take_bad()
+    if bad is not None:
+        raise UsageError(f"{name}: the header row cannot be read: {bad}")
+    if not header:
+        raise UsageError(f"{name} is empty: a CSV needs a header row naming the columns")
+    absent = [c for c in dict.fromkeys(columns) if c not in header]
+    if absent:
+        shown = ", ".join(repr(h) for h in header[:30])
+        more = f" and {len(header) - 30} more" if len(header) > 30 else ""
+        hint = ""
+        if len(header) == 1:
+            other = next((d for d in _OTHER_DELIMITERS if d in header[0]), None)
+            if other is not None and other != delimiter:
+                hint = f" (the header looks {other!r}-separated: pass --delimiter {other!r})"
+        raise UsageError(
+            f"{name} has no column {', '.join(repr(c) for c in absent)}; "
+            f"its columns are {shown}{more}{hint}"
+        )
+    return _rows(reader, lines, header)
+
+
+def _rows(reader: Iterator[list[str]], lines: Lines, header: list[str]) -> Iterator[object]:
+    width = len(header)
+    line = lines.number  # the line the next row starts on, less one
+    try:
+        for row in reader:
+            first, line = line + 1, lines.number
+            bad = lines.take_bad()
+            if bad is not None:
+                yield BadProfile(bad)
+            elif len(row) == width:
+                yield dict(zip(header, row, strict=True))
+            elif row:
+                where = f"line {first}" if first == line else f"lines {first}-{line}"
+                yield BadProfile(
+                    f"{where} has {len(row)} cells, the header has {width}: a missing or "
+                    "extra delimiter, or a quote left open"
+                )
     except csv.Error as exc:
-        raise ValueError(f"{name}, line {reader.line_num}: {exc}") from None
-    except UnicodeDecodeError:
-        raise not_utf8(name) from None
+        raise ValueError(f"{lines.name}, line {lines.number}: {exc}") from None

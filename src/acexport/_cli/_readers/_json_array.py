@@ -14,6 +14,7 @@ __all__ = ["CHUNK", "JsonArray"]
 
 CHUNK = 64 * 1024
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_ESCAPED = re.compile("[\udc80-\udcff]")  # undecodable bytes, as surrogateescape gives them
 
 
 class JsonArray:
@@ -21,13 +22,17 @@ class JsonArray:
 
     The constructor reads up to the opening ``[`` (a file that is not an array is a usage
     error); iterating decodes each element with :meth:`json.JSONDecoder.raw_decode` over a
-    buffer refilled in chunks. An element that is not an object becomes a ``BadProfile``;
-    broken JSON between elements raises ``ValueError`` (the export stops there).
+    buffer refilled in chunks. An element that is not an object becomes a ``BadProfile``,
+    and so does one holding bytes that are not text in the file's encoding (``text`` is
+    decoded with ``errors="surrogateescape"``: such bytes arrive as lone surrogates); broken
+    JSON between elements raises ``ValueError`` (the export stops there).
     """
 
-    def __init__(self, text: TextIO, name: str) -> None:
+    def __init__(self, text: TextIO, name: str, label: str = "UTF-8") -> None:
         self._text = text
         self._name = name
+        self._label = label
+        self._undecodable = False  # the last element held bytes that are not text
         self._decoder = json.JSONDecoder()
         self._buf = ""
         self._pos = 0
@@ -88,6 +93,7 @@ class JsonArray:
             if end == len(self._buf) and self._more(size):
                 size *= 2
                 continue  # a number may go on in the next chunk
+            self._undecodable = _ESCAPED.search(self._buf, self._pos, end) is not None
             self._pos = end
             return value
 
@@ -97,7 +103,12 @@ class JsonArray:
         index = 0
         while True:
             value = self._value()
-            if isinstance(value, dict):
+            if self._undecodable:
+                yield BadProfile(
+                    f"element {index} is not {self._label} text: save the file as UTF-8, or "
+                    "name its encoding with --encoding (e.g. latin-1)"
+                )
+            elif isinstance(value, dict):
                 yield value
             else:
                 yield BadProfile(f"element {index} is {json_kind(value)}, not a JSON object")

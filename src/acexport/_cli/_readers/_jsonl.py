@@ -1,26 +1,77 @@
-"""JSON Lines: one profile per line."""
+"""JSON Lines: one profile per line.
+
+The first object is read when the file is opened: a first line that is not a JSON object
+(a CSV given ``--format jsonl``, say) or a first object without a mapped key is a usage
+error, as a CSV without a mapped column is. Later lines that are not JSON objects, or not
+text in the file's encoding, become invalid rows naming the line.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Iterator, Sequence
 
-from ._common import BadProfile, json_kind, not_utf8
+from .._errors import UsageError
+from ._common import BadProfile, json_kind
+from ._lines import Lines
 
 __all__ = ["jsonl"]
 
 
-def jsonl(text: TextIO, name: str) -> Iterator[object]:
+def jsonl(lines: Lines, columns: Sequence[str]) -> Iterator[object]:
+    """Read up to the first object (checking it now) and return every profile."""
+    name = lines.name
     try:
-        yield from _jsonl_lines(text)
-    except UnicodeDecodeError:
-        raise not_utf8(name) from None
+        for line in lines:
+            if line.strip():
+                break
+        else:
+            raise UsageError(f"{name} is empty: JSON Lines holds one JSON object per line")
+    except ValueError as exc:
+        raise UsageError(f"cannot read {name}: {exc}") from None
+    number = lines.number
+    bad = lines.take_bad()
+    if bad is not None:
+        raise UsageError(f"{name}: {bad}")
+    try:
+        first = json.loads(line)
+    except ValueError:
+        looks_csv = not line.lstrip().startswith(("{", "["))
+        hint = " (it looks like CSV: name it .csv or pass --format csv)" if looks_csv else ""
+        raise UsageError(
+            f"{name} is not JSON Lines: line {number} is not a JSON object{hint}"
+        ) from None
+    if not isinstance(first, dict):
+        hint = (
+            " (a JSON array: name it .json or pass --format json)"
+            if line.lstrip()[0] == "["
+            else ""
+        )
+        raise UsageError(
+            f"{name} is not JSON Lines: line {number} is {json_kind(first)}, not a JSON "
+            f"object{hint}"
+        )
+    absent = [c for c in dict.fromkeys(columns) if c not in first]
+    if absent:
+        keys = list(first)
+        shown = ", ".join(repr(k) for k in keys[:30])
+        more = f" and {len(keys) - 30} more" if len(keys) > 30 else ""
+        raise UsageError(
+            f"the first object in {name} (line {number}) has no key "
+            f"{', '.join(repr(c) for c in absent)}; its keys are {shown or 'none'}{more}"
+        )
+    return _profiles(first, lines)
 
 
-def _jsonl_lines(text: TextIO) -> Iterator[object]:
-    for number, line in enumerate(text, 1):
+def _profiles(first: dict[str, object], lines: Lines) -> Iterator[object]:
+    yield first
+    for line in lines:
         if not line.strip():
+            continue
+        number = lines.number
+        bad = lines.take_bad()
+        if bad is not None:
+            yield BadProfile(bad)
             continue
         try:
             value = json.loads(line)

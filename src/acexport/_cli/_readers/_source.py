@@ -1,21 +1,28 @@
-"""The profiles file (or standard input): opened, its format told, its profiles streamed."""
+"""The profiles file (or standard input): opened, its format told, its profiles streamed.
+
+The format comes from the extension (``.csv``, ``.jsonl``/``.ndjson``, ``.json``, each
+optionally gzipped: ``.csv.gz``) or ``--format``. Everything that makes the file unusable (it
+cannot be opened, the header lacks a mapped column, the first JSON Lines object lacks a
+mapped key, a JSON file is not an array) is a usage error raised here, before anything is
+sent.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import csv
+import gzip
 import io
 import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from typing import IO, TextIO
+from typing import IO, TextIO, cast
 
 from .._errors import UsageError
-from ._common import not_utf8
 from ._csv import csv_rows
 from ._json_array import JsonArray
 from ._jsonl import jsonl
+from ._lines import Lines, check_encoding
 
 __all__ = ["FORMATS", "Input"]
 
@@ -23,89 +30,110 @@ FORMATS = ("csv", "jsonl", "json")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 
 
+def _format_of(path: str) -> tuple[str | None, bool]:
+    """The format told by the file's extension, and whether it is gzipped."""
+    base, ext = os.path.splitext(path)
+    gzipped = ext.lower() == ".gz"
+    if gzipped:
+        ext = os.path.splitext(base)[1]
+    return _EXTENSIONS.get(ext.lower()), gzipped
+
+
 class Input:
     """The open profiles file (or standard input) and the profiles streamed from it."""
 
-    def __init__(self, path: str, fmt: str | None, columns: Sequence[str]) -> None:
-        self._binary: IO[bytes] | None = None
+    def __init__(
+        self,
+        path: str,
+        fmt: str | None,
+        columns: Sequence[str],
+        *,
+        encoding: str = "utf-8",
+        delimiter: str = ",",
+    ) -> None:
+        codec, label = check_encoding(encoding)
+        self._file: IO[bytes] | None = None  # the file on disk (its position is the progress)
         self._size: int | None = None
-        self._wrapper: io.TextIOWrapper | None = None  # over stdin's buffer, detached at the end
-        self._text: TextIO
+        self._binary: IO[bytes] | None = None  # what is read: the file, gunzipped or not
+        self._text: TextIO | None = None  # standard input that is already text (a StringIO)
+        self._wrapper: io.TextIOWrapper | None = None  # a JSON array's text, detached at end
         if path == "-":
             self.name = "standard input"
             fmt = fmt or "csv"
-            stdin = sys.stdin
-            buffer = getattr(stdin, "buffer", None)
+            buffer = getattr(sys.stdin, "buffer", None)
             if buffer is not None:
-                self._wrapper = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
-                self._text = self._wrapper
+                self._binary = buffer
             else:  # already a text stream (an io.StringIO, say)
-                self._text = stdin
+                self._text = sys.stdin
         else:
             self.name = path
+            told, gzipped = _format_of(path)
+            fmt = fmt or told
             if fmt is None:
-                fmt = _EXTENSIONS.get(os.path.splitext(path)[1].lower())
-                if fmt is None:
-                    raise UsageError(
-                        f"cannot tell the format of {path} from its extension: name it .csv, "
-                        ".jsonl, .ndjson or .json, or pass --format csv|jsonl|json"
-                    )
+                raise UsageError(
+                    f"cannot tell the format of {path} from its extension: name it .csv, "
+                    ".jsonl, .ndjson or .json (optionally .gz), or pass --format csv|jsonl|json"
+                )
             try:
-                binary = open(path, "rb")  # noqa: SIM115 - closed by close()
+                file = open(path, "rb")  # noqa: SIM115 - closed by close()
             except OSError as exc:
                 raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-            self._binary = binary
+            self._file = file
             try:
-                info = os.fstat(binary.fileno())
+                info = os.fstat(file.fileno())
             except OSError:
                 info = None
             if info is not None and stat.S_ISREG(info.st_mode):
                 self._size = info.st_size
-            self._text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+            self._binary = (
+                cast("IO[bytes]", gzip.GzipFile(fileobj=file, mode="rb")) if gzipped else file
+            )
         self.format = fmt
         try:
-            self.profiles = self._open(fmt, columns)
+            self.profiles = self._open(fmt, columns, codec, label, delimiter)
         except BaseException:
             self.close()
             raise
 
-    def _open(self, fmt: str, columns: Sequence[str]) -> Iterator[object]:
-        try:
-            if fmt == "jsonl":
-                return jsonl(self._text, self.name)
-            if fmt == "json":
-                return iter(JsonArray(self._text, self.name))
-            reader = csv.DictReader(self._text)
-            header = reader.fieldnames
-        except UnicodeDecodeError:
-            raise UsageError(str(not_utf8(self.name))) from None
-        except (OSError, ValueError, csv.Error) as exc:
-            raise UsageError(f"cannot read {self.name}: {exc}") from None
-        if not header:
-            raise UsageError(f"{self.name} is empty: a CSV needs a header row naming the columns")
-        absent = [c for c in dict.fromkeys(columns) if c not in header]
-        if absent:
-            shown = ", ".join(repr(h) for h in header[:30])
-            more = f" and {len(header) - 30} more" if len(header) > 30 else ""
-            raise UsageError(
-                f"{self.name} has no column {', '.join(repr(c) for c in absent)}; "
-                f"its columns are {shown}{more}"
-            )
-        return csv_rows(reader, self.name)
+    def _open(
+        self, fmt: str, columns: Sequence[str], codec: str, label: str, delimiter: str
+    ) -> Iterator[object]:
+        if fmt == "json":
+            if self._binary is not None:
+                self._wrapper = io.TextIOWrapper(
+                    self._binary,
+                    encoding="utf-8-sig" if codec == "utf-8" else codec,
+                    errors="surrogateescape",
+                    newline="",
+                )
+            text = self._wrapper if self._wrapper is not None else self._text
+            assert text is not None
+            try:
+                return iter(JsonArray(text, self.name, label))
+            except (OSError, EOFError, ValueError) as exc:  # a broken .gz
+                raise UsageError(f"cannot read {self.name}: {exc}") from None
+        lines = Lines(self.name, binary=self._binary, text=self._text, encoding=codec, label=label)
+        if fmt == "jsonl":
+            return jsonl(lines, columns)
+        return csv_rows(lines, columns, delimiter)
 
     def fraction(self) -> float | None:
         """How much of the file was read, from 0 to 1 (None for standard input)."""
-        if self._binary is None or not self._size:
+        if self._file is None or not self._size:
             return None
         try:
-            return min(1.0, self._binary.tell() / self._size)
+            return min(1.0, self._file.tell() / self._size)
         except (OSError, ValueError):
             return None
 
     def close(self) -> None:
-        if self._wrapper is not None:
-            with contextlib.suppress(ValueError, OSError):
-                self._wrapper.detach()  # leaves standard input open
-            self._wrapper = None
-        elif self._binary is not None:
-            self._text.close()
+        if self._file is None:  # standard input: left open
+            if self._wrapper is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    self._wrapper.detach()
+                self._wrapper = None
+            return
+        for stream in (self._wrapper, self._binary, self._file):
+            if stream is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()
