@@ -86,6 +86,16 @@ def test_an_undecodable_row_is_that_row_only() -> None:
     assert profiles[15_000] == {"Email": "p15000@example.com", "Tier": "gold"}
 
 
+def test_lines_ending_in_a_lone_carriage_return() -> None:
+    data = b'Email,Note\ra@example.com,"x\r\ny"\rb@example.com,ok\r\nc@example.com,\xff\r'
+    profiles = list(csv_rows(lines_of(data), ["Email"]))
+    assert profiles[:2] == [
+        {"Email": "a@example.com", "Note": "x\r\ny"},
+        {"Email": "b@example.com", "Note": "ok"},
+    ]
+    assert "line 5 is not UTF-8" in reason(profiles[2])
+
+
 def test_an_undecodable_byte_in_a_quoted_multiline_cell() -> None:
     data = b'Email,Note\na@example.com,"one\ntw\xff"\nb@example.com,ok\n'
     profiles = list(csv_rows(lines_of(data), ["Email"]))

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from .._errors import UsageError
 from ._common import BadProfile
 from ._lines import Lines
 
 __all__ = ["csv_rows"]
+
+if TYPE_CHECKING:
+    from _csv import Reader as _Reader
 
 _FIELD_LIMIT = 2**31 - 1  # the largest a C long holds everywhere
 _OTHER_DELIMITERS = (";", ",", "\t", "|")
@@ -29,7 +33,7 @@ def csv_rows(lines: Lines, columns: Sequence[str], delimiter: str = ",") -> Iter
         header = next(reader, None)
     except (csv.Error, ValueError) as exc:
         raise UsageError(f"cannot read {name}: {exc}") from None
-    bad = lines.take_bad()
+    bad = lines.take_bad(reader.line_num)
     if bad is not None:
         raise UsageError(f"{name}: the header row cannot be read: {bad}")
     if not header:
@@ -50,22 +54,19 @@ def csv_rows(lines: Lines, columns: Sequence[str], delimiter: str = ",") -> Iter
     return _rows(reader, lines, header)
 
 
-def _rows(reader: Iterator[list[str]], lines: Lines, header: list[str]) -> Iterator[object]:
+def _rows(reader: _Reader, lines: Lines, header: list[str]) -> Iterator[object]:
     width = len(header)
-    line = lines.number  # the line the next row starts on, less one
+    bad = lines.bad
     try:
         for row in reader:
-            first, line = line + 1, lines.number
-            bad = lines.take_bad()
-            if bad is not None:
-                yield BadProfile(bad)
+            if bad and bad[0][0] <= reader.line_num:
+                yield BadProfile(lines.take_bad(reader.line_num) or "")
             elif len(row) == width:
-                yield dict(zip(header, row, strict=True))
+                yield dict(zip(header, row, strict=False))  # same length: checked above
             elif row:
-                where = f"line {first}" if first == line else f"lines {first}-{line}"
                 yield BadProfile(
-                    f"{where} has {len(row)} cells, the header has {width}: a missing or "
-                    "extra delimiter, or a quote left open"
+                    f"line {reader.line_num} has {len(row)} cells, the header has {width}: a "
+                    "missing or extra delimiter, or a quote left open"
                 )
     except csv.Error as exc:
-        raise ValueError(f"{lines.name}, line {lines.number}: {exc}") from None
+        raise ValueError(f"{lines.name}, line {reader.line_num}: {exc}") from None

@@ -21,16 +21,16 @@ __all__ = ["jsonl"]
 def jsonl(lines: Lines, columns: Sequence[str]) -> Iterator[object]:
     """Read up to the first object (checking it now) and return every profile."""
     name = lines.name
+    numbered = enumerate(lines, 1)
     try:
-        for line in lines:
+        for number, line in numbered:  # noqa: B007 - number is used after the break
             if line.strip():
                 break
         else:
             raise UsageError(f"{name} is empty: JSON Lines holds one JSON object per line")
     except ValueError as exc:
         raise UsageError(f"cannot read {name}: {exc}") from None
-    number = lines.number
-    bad = lines.take_bad()
+    bad = lines.take_bad(number)
     if bad is not None:
         raise UsageError(f"{name}: {bad}")
     try:
@@ -60,18 +60,19 @@ def jsonl(lines: Lines, columns: Sequence[str]) -> Iterator[object]:
             f"the first object in {name} (line {number}) has no key "
             f"{', '.join(repr(c) for c in absent)}; its keys are {shown or 'none'}{more}"
         )
-    return _profiles(first, lines)
+    return _profiles(first, numbered, lines)
 
 
-def _profiles(first: dict[str, object], lines: Lines) -> Iterator[object]:
+def _profiles(
+    first: dict[str, object], numbered: Iterator[tuple[int, str]], lines: Lines
+) -> Iterator[object]:
     yield first
-    for line in lines:
+    bad = lines.bad
+    for number, line in numbered:
         if not line.strip():
             continue
-        number = lines.number
-        bad = lines.take_bad()
-        if bad is not None:
-            yield BadProfile(bad)
+        if bad and bad[0][0] <= number:
+            yield BadProfile(lines.take_bad(number) or "")
             continue
         try:
             value = json.loads(line)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from typing import IO, TextIO
 
@@ -19,6 +20,7 @@ from .._errors import UsageError
 __all__ = ["Lines", "check_encoding"]
 
 _BOM = codecs.BOM_UTF8
+_CHUNK = 64 * 1024  # bytes of whole lines decoded at a time
 _PROBE = "\n\r\t ,;|\"'{}[]:-_.@azAZ09"
 
 
@@ -45,7 +47,13 @@ def check_encoding(name: str) -> tuple[str, str]:
 
 
 class Lines:
-    """Iterates the decoded lines of ``binary`` (or of ``text``, already decoded)."""
+    """Iterates the decoded lines of ``binary`` (or of ``text``, already decoded), each with
+    its line ending; ``\n``, ``\r\n`` and a lone ``\r`` (old Mac Excel) all end a line.
+
+    Lines are decoded a chunk at a time, ahead of the reader; a line that cannot be decoded
+    is decoded with replacement characters and its number and reason queued in ``bad``, for
+    the reader to claim with :meth:`take_bad` once it has read up to that line.
+    """
 
     def __init__(
         self,
@@ -57,8 +65,8 @@ class Lines:
         label: str = "UTF-8",
     ) -> None:
         self.name = name
-        self.number = 0  # lines read so far
-        self._bad: str | None = None
+        self.bad: deque[tuple[int, str]] = deque()  # (line number, reason), in order
+        self._decoded = 0  # lines decoded so far (ahead of what the reader has read)
         self._encoding = encoding
         self._label = label
         self._lines = self._decode(binary) if binary is not None else self._plain(text)
@@ -66,39 +74,54 @@ class Lines:
     def __iter__(self) -> Iterator[str]:
         return self._lines
 
-    def take_bad(self) -> str | None:
-        """Why a line read since the last call could not be decoded (None if all could)."""
-        bad, self._bad = self._bad, None
-        return bad
+    def take_bad(self, upto: int) -> str | None:
+        """Why the first undecodable line up to line ``upto`` (1-based) could not be decoded;
+        None when every line up to there could. Claims every such line."""
+        bad = self.bad
+        reason = None
+        while bad and bad[0][0] <= upto:
+            _, why = bad.popleft()
+            reason = reason or why
+        return reason
 
     def _plain(self, text: TextIO | None) -> Iterator[str]:
         assert text is not None
-        for line in text:
-            self.number += 1
-            yield line
+        yield from text
 
     def _decode(self, binary: IO[bytes]) -> Iterator[str]:
         encoding = self._encoding
-        raws = iter(binary)
+        first = True
         while True:
             try:
-                raw = next(raws)
-            except StopIteration:
-                return
+                raws = binary.readlines(_CHUNK)
             except (OSError, EOFError, zlib.error) as exc:  # a broken .gz, a failing disk
                 raise ValueError(
-                    f"{self.name}: cannot read on after line {self.number}: {exc}"
+                    f"{self.name}: cannot read on after line {self._decoded}: {exc}"
                 ) from None
-            self.number += 1
-            if self.number == 1 and encoding == "utf-8" and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
+            if not raws:
+                return
+            if first:
+                first = False
+                if encoding == "utf-8" and raws[0].startswith(_BOM):
+                    raws[0] = raws[0][len(_BOM) :]
+            parts = b"".join(raws).splitlines(keepends=True)
             try:
-                yield raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                if self._bad is None:
-                    self._bad = (
-                        f"line {self.number} is not {self._label} text (byte "
-                        f"0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line): save "
-                        "the file as UTF-8, or name its encoding with --encoding (e.g. latin-1)"
-                    )
-                yield raw.decode(encoding, errors="replace")
+                lines = [part.decode(encoding) for part in parts]
+            except UnicodeDecodeError:
+                lines = [self._decode_line(self._decoded + i, p) for i, p in enumerate(parts, 1)]
+            self._decoded += len(lines)
+            yield from lines
+
+    def _decode_line(self, number: int, part: bytes) -> str:
+        try:
+            return part.decode(self._encoding)
+        except UnicodeDecodeError as exc:
+            self.bad.append(
+                (
+                    number,
+                    f"line {number} is not {self._label} text (byte 0x{part[exc.start]:02x} "
+                    f"at byte {exc.start + 1} of the line): save the file as UTF-8, or name "
+                    "its encoding with --encoding (e.g. latin-1)",
+                )
+            )
+            return part.decode(self._encoding, errors="replace")
