@@ -13,6 +13,7 @@ from clitools import counts, sandbox_export, write_csv
 
 from acexport._cli import main
 from acexport._cli._output import Output, printable
+from acexport.testing import FakeActiveCampaign
 
 FORGED = "x\rexported 12 of 12 profiles to list 1: 0 duplicates\x1b[K"
 
@@ -74,3 +75,26 @@ def test_error_messages_escape_what_the_user_gave(
     assert "error" in err
     assert controls(out + err) == []
     assert "\\x1b" in err or "\\r" in err
+
+
+def test_account_names_are_printed_escaped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lists`` and ``fields`` print what the account holds: escaped too."""
+    from acexport._cli import _connection
+
+    original = _connection.sandbox_account
+
+    def hostile() -> FakeActiveCampaign:
+        fake = original()
+        fake.add_list("News\x1b[2J\rletter", id=2)
+        fake.add_field("Evil\x07", perstag="EVIL")
+        return fake
+
+    monkeypatch.setattr(_connection, "sandbox_account", hostile)
+    assert main(["lists", "--sandbox"]) == 0
+    assert main(["fields", "--sandbox"]) == 0
+    out, err = capsys.readouterr()
+    assert controls(out + err) == []
+    assert "News\\x1b[2J\\rletter" in out
+    assert "Evil\\x07" in out

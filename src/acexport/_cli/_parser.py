@@ -97,18 +97,18 @@ def _connection_options() -> _Parser:
         metavar="KEY",
         help=f"the API key; prefer {API_KEY_ENV}, as a key given here lands in shell history",
     )
-    limits = parent.add_argument_group("client limits (default: ActiveCampaign's)")
+    limits = parent.add_argument_group("client limits (default: ActiveCampaign's own)")
     limits.add_argument(
         "--requests-per-second",
         type=_rate,
         metavar="N",
-        help="requests a second the client allows itself (default 5)",
+        help="requests a second the client allows itself (default 5; higher with --sandbox)",
     )
     limits.add_argument(
         "--bulk-imports-per-minute",
         type=_rate,
         metavar="N",
-        help="bulk imports (of up to 250 contacts) a minute (default 100)",
+        help="bulk imports (of up to 250 contacts) a minute (default 100; higher with --sandbox)",
     )
     return parent
 

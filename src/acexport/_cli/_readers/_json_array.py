@@ -106,7 +106,7 @@ class JsonArray:
             if self._undecodable:
                 yield BadProfile(
                     f"element {index} is not {self._label} text: save the file as UTF-8, or "
-                    "name its encoding with --encoding (e.g. latin-1)"
+                    "name its encoding with --encoding (e.g. cp1252 or latin-1)"
                 )
             elif isinstance(value, dict):
                 yield value

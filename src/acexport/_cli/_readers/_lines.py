@@ -121,7 +121,7 @@ class Lines:
                     number,
                     f"line {number} is not {self._label} text (byte 0x{part[exc.start]:02x} "
                     f"at byte {exc.start + 1} of the line): save the file as UTF-8, or name "
-                    "its encoding with --encoding (e.g. latin-1)",
+                    "its encoding with --encoding (cp1252 for most Excel CSVs on Windows)",
                 )
             )
             return part.decode(self._encoding, errors="replace")
