@@ -223,3 +223,17 @@ def test_a_file_that_is_not_gzip_exits_2(
     err = capsys.readouterr().err
     assert "cannot read" in err
     assert "gzip" in err.lower()
+
+
+def test_a_csv_gzip_cut_short_stops_the_export_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "Email\n" + "".join(f"p{i}@example.com\n" for i in range(50_000))
+    whole = gzip.compress(text.encode())
+    path = tmp_path / "p.csv.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    assert main(sandbox_export(path, "--dry-run", "-q")) == 1
+    out, err = capsys.readouterr()
+    assert "export stopped early" in err
+    assert "p.csv.gz: cannot read on after line" in err
+    assert "profiles to list 1" in out

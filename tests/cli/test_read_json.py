@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,29 @@ def test_json_array_in_latin_1_and_gzipped(
     assert contact is not None
     assert contact.first_name == "Zoë"
     capsys.readouterr()
+
+
+def test_stdin_json_array_is_read_and_stdin_left_open(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = b'[{"Email": "a@example.com"}, {"Email": "b@example.com"}]'
+    stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(sandbox_export("-", "--format", "json", "-q")) == 0
+    assert "exported 2 of 2 profiles" in capsys.readouterr().out
+    assert not stdin.closed
+
+
+def test_a_gzip_cut_short_stops_the_export_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = gzip.compress(
+        json.dumps([{"Email": f"p{i}@example.com"} for i in range(5000)]).encode()
+    )
+    path = tmp_path / "p.json.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    assert main(sandbox_export(path, "-q")) == 1
+    out, err = capsys.readouterr()
+    assert "export stopped early" in err
+    assert "p.json.gz: cannot read on" in err
+    assert "profiles to list 1" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["BadProfile", "UnreadableRow", "json_kind", "not_utf8"]
+__all__ = ["BadProfile", "UnreadableRow", "json_kind"]
 
 
 class UnreadableRow(ValueError):
@@ -48,7 +48,3 @@ def json_kind(value: object) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return "null" if value is None else type(value).__name__
-
-
-def not_utf8(name: str) -> ValueError:
-    return ValueError(f'{name} is not UTF-8 text: save it as UTF-8 ("CSV UTF-8" in Excel)')

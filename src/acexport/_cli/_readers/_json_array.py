@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from typing import TextIO
 
 from .._errors import UsageError
-from ._common import BadProfile, json_kind, not_utf8
+from ._common import BadProfile, json_kind
 
 __all__ = ["CHUNK", "JsonArray"]
 
@@ -50,8 +51,8 @@ class JsonArray:
     def _more(self, size: int = CHUNK) -> bool:
         try:
             data = self._text.read(size)
-        except UnicodeDecodeError:
-            raise not_utf8(self._name) from None
+        except (OSError, EOFError, zlib.error) as exc:  # a broken .gz, a failing disk
+            raise ValueError(f"{self._name}: cannot read on: {exc}") from None
         if not data:
             self._eof = True
             return False
