@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -132,24 +133,28 @@ def test_sigterm_to_a_real_process_writes_the_summary_and_the_report(tmp_path: P
     env["PYTHONPATH"] = str(SRC)
     command = [sys.executable, "-m", "acexport", *sandbox_export(path, "--report", str(report))]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, bufsize=0
     )
     try:
         assert process.stderr is not None
+        fd = process.stderr.fileno()
         deadline = time.monotonic() + 60
-        seen = []
-        for line in process.stderr:  # ends at the latest when the process does
-            seen.append(line)
-            if line.startswith("progress:") or time.monotonic() > deadline:
+        early = b""
+        # Bounded: each wait ends by the deadline; raw reads, so nothing hides in a buffer.
+        while b"\nprogress:" not in early:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, 65536) if ready else b""
+            if not chunk:  # the deadline passed, or the process ended
                 break
-        assert seen, "no output on stderr"
-        assert seen[-1].startswith("progress:"), seen
+            early += chunk
+        assert b"\nprogress:" in early, early
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
+        out_bytes, err_bytes = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
+    out, err = out_bytes.decode(), (early + err_bytes).decode()
     assert process.returncode == 143, err
     assert "SIGTERM: cancelling" in err
     exported, received, *_ = counts(out)
