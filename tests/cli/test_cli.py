@@ -4,69 +4,32 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-import acexport.testing
-from acexport import ExportProgress, _cli
-from acexport._cli import main
-from acexport.testing import FakeActiveCampaign
-
-SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_segment.csv"
-README_FIRST = [
-    "export", str(SAMPLE), "--sandbox", "--list-id", "1", "--email", "Email",
-    "--first-name", "FirstName", "--last-name", "LastName", "--phone", "Phone",
-    "--field", "TIER=Tier", "--field", "BIRTHDAY=Birthday", "--tag", "sample",
-]  # fmt: skip
-SECRET = "SECRETKEY123"
-REPORT_KEYS = {
-    "list_id", "received", "exported", "duplicates", "invalid", "rejected", "failed",
-    "requests", "elapsed", "dry_run", "cancelled", "errors", "unchanged", "incremental",
-}  # fmt: skip
-URL_ENV, KEY_ENV = "ACTIVECAMPAIGN_API_URL", "ACTIVECAMPAIGN_API_KEY"
-SUMMARY = re.compile(
-    r"exported (\d+) of (\d+) profiles to list 1: (\d+) duplicates, (\d+) invalid, "
-    r"(\d+) rejected, (\d+) failed"
+from clitools import (
+    KEY_ENV,
+    README_FIRST,
+    REPORT_KEYS,
+    SAMPLE,
+    SECRET,
+    URL_ENV,
+    clean_rows,
+    counts,
+    sandbox_export,
+    write_csv,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(URL_ENV, raising=False)
-    monkeypatch.delenv(KEY_ENV, raising=False)
-
-
-@pytest.fixture(autouse=True)
-def _no_server_left_running() -> Iterator[None]:
-    yield
-    left = [t.name for t in threading.enumerate() if t.name.startswith("acexport-fake-ac-")]
-    assert left == [], "a fake server is still running"
-
-
-@pytest.fixture
-def sandboxes(monkeypatch: pytest.MonkeyPatch) -> list[FakeActiveCampaign]:
-    """The sandbox accounts the commands create, to look into after the run."""
-    made: list[FakeActiveCampaign] = []
-    original = _cli._sandbox_account
-
-    def record() -> FakeActiveCampaign:
-        made.append(original())
-        return made[-1]
-
-    monkeypatch.setattr(_cli, "_sandbox_account", record)
-    return made
+import acexport.testing
+from acexport._cli import _connection, main
+from acexport.testing import FakeActiveCampaign
 
 
 class _FullFake(FakeActiveCampaign):
@@ -74,37 +37,6 @@ class _FullFake(FakeActiveCampaign):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **{**kwargs, "lean": False})
-
-
-@pytest.fixture
-def refusing_server() -> Iterator[str]:
-    """A fake whose key is not ours: every request is refused with 403."""
-    with FakeActiveCampaign(api_key="other").serve() as server:
-        yield server.url
-
-
-def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def clean_rows(n: int) -> list[dict[str, str]]:
-    return [
-        {"Email": f"person{i}@example.com", "FirstName": f"P{i}", "Tier": "gold"} for i in range(n)
-    ]
-
-
-def sandbox_export(path: Path | str, *extra: str) -> list[str]:
-    return ["export", str(path), "--sandbox", "--list-id", "1", "--email", "Email", *extra]
-
-
-def counts(stdout: str) -> tuple[int, ...]:
-    match = SUMMARY.search(stdout)
-    assert match, stdout
-    return tuple(int(g) for g in match.groups())
 
 
 # --- the README's first command, run once ---------------------------------------------------
@@ -115,7 +47,7 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     report = tmp_path_factory.mktemp("readme") / "report.json"
     out, err = io.StringIO(), io.StringIO()
     made: list[FakeActiveCampaign] = []
-    original = _cli._sandbox_account
+    original = _connection.sandbox_account
 
     def record() -> FakeActiveCampaign:
         made.append(original())
@@ -128,7 +60,7 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ):
         mp.delenv(URL_ENV, raising=False)
         mp.delenv(KEY_ENV, raising=False)
-        mp.setattr(_cli, "_sandbox_account", record)
+        mp.setattr(_connection, "sandbox_account", record)
         mp.setattr(acexport.testing, "FakeActiveCampaign", _FullFake)
         code = main([*README_FIRST, "--report", str(report)])
     return {
@@ -211,102 +143,6 @@ def test_duplicates_alone_still_exit_0(tmp_path: Path, capsys: pytest.CaptureFix
     assert counts(capsys.readouterr().out)[:3] == (3, 4, 1)
 
 
-def test_jsonl_bad_line_is_a_row_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "p.jsonl"
-    path.write_text(
-        '{"Email": "a@example.com", "Tier": "gold"}\n'
-        "\n"
-        '{"Email": "b@example.com", "Tier": 3}\n'
-        '{"Email": "c@example.com", oops\n'
-        "[1, 2]\n"
-        '{"Email": "d@example.com", "Tier": null}\n',
-        encoding="utf-8",
-    )
-    report = tmp_path / "r.json"
-    code = main(sandbox_export(path, "--field", "TIER=Tier", "--report", str(report), "-q"))
-    assert code == 1
-    data = json.loads(report.read_text(encoding="utf-8"))
-    assert (data["received"], data["exported"], data["invalid"]) == (5, 3, 2)
-    reasons = [e["reason"] for e in data["errors"]]
-    assert "line 4 is not valid JSON" in reasons[0]
-    assert "line 5 is an array, not a JSON object" in reasons[1]
-    assert "line 4 is not valid JSON" in capsys.readouterr().out
-
-
-def test_json_array_is_streamed_element_by_element(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(_cli, "_CHUNK", 7)  # every element and number straddles chunks
-    profiles: list[object] = [
-        {"Email": "a@example.com", "Tier": 12345678901234, "nested": {"x": [1, "]"]}},
-        {"Email": "b@example.com", "Tier": 'g\u00f6ld \\ "quoted" ,]'},
-        42,
-        {"Email": "c@example.com", "Tier": -1.5e3},
-    ]
-    path = tmp_path / "p.json"
-    path.write_text(" \n" + json.dumps(profiles, indent=1) + "\n", encoding="utf-8")
-    report = tmp_path / "r.json"
-    code = main(sandbox_export(path, "--field", "TIER=Tier", "--report", str(report), "-q"))
-    assert code == 1
-    data = json.loads(report.read_text(encoding="utf-8"))
-    assert (data["received"], data["exported"], data["invalid"]) == (4, 3, 1)
-    assert data["errors"][0]["index"] == 2
-    assert "element 2 is a number, not a JSON object" in data["errors"][0]["reason"]
-    capsys.readouterr()
-
-
-def test_json_array_reader_reads_lazily() -> None:
-    class Source(io.StringIO):
-        reads = 0
-
-        def read(self, size: int | None = -1, /) -> str:
-            Source.reads += 1
-            return super().read(size)
-
-    text = "[" + ",".join(json.dumps({"Email": f"p{i}@example.com"}) for i in range(5000)) + "]"
-    source = Source(text)
-    elements = iter(_cli._JsonArray(source, "x.json"))
-    assert next(elements) == {"Email": "p0@example.com"}
-    assert source.tell() < len(text)  # one chunk read, not the whole file
-    assert sum(1 for _ in elements) == 4999
-
-
-def test_broken_json_array_stops_the_export_with_a_partial_report(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "p.json"
-    path.write_text('[{"Email": "a@example.com"}, {"Email": ', encoding="utf-8")
-    assert main(sandbox_export(path, "-q")) == 1
-    out, err = capsys.readouterr()
-    assert "p.json" in err
-    assert "invalid JSON" in err
-    assert "of 1 profiles" in out
-
-
-def test_json_that_is_not_an_array_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "p.json"
-    path.write_text('{"Email": "a@example.com"}\n', encoding="utf-8")
-    assert main(sandbox_export(path)) == 2
-    assert "--format jsonl" in capsys.readouterr().err
-
-
-def test_stdin_csv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    data = "\ufeffEmail,Tier\r\na@example.com,gold\r\nb@example.com,silver\r\nnope,gold\r\n"
-    stdin = io.TextIOWrapper(io.BytesIO(data.encode("utf-8")), encoding="utf-8")
-    monkeypatch.setattr(sys, "stdin", stdin)
-    assert main(sandbox_export("-", "--field", "TIER=Tier", "-q")) == 1
-    assert counts(capsys.readouterr().out) == (2, 3, 0, 1, 0, 0)
-    assert not stdin.closed  # standard input is left open
-
-
-def test_stdin_jsonl(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"Email": "a@example.com"}\n'))
-    assert main(sandbox_export("-", "--format", "jsonl", "-q")) == 0
-    assert counts(capsys.readouterr().out)[:2] == (1, 1)
-
-
 def test_dry_run_sends_nothing(
     sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -352,31 +188,6 @@ def test_unknown_custom_field_exits_2(capsys: pytest.CaptureFixture[str]) -> Non
     err = capsys.readouterr().err
     assert "'LOYALTY'" in err
     assert "TIER" in err
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "expected"),
-    [
-        ("missing.csv", None, "cannot read"),
-        ("p.txt", "Email\n", "--format"),
-        ("empty.csv", "", "is empty"),
-        ("p.csv", "Mail,Tier\nx@example.com,gold\n", "no column 'Email'"),
-    ],
-)
-def test_unreadable_input_exits_2(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    name: str,
-    content: str | None,
-    expected: str,
-) -> None:
-    path = tmp_path / name
-    if content is not None:
-        path.write_text(content, encoding="utf-8")
-    assert main(sandbox_export(path)) == 2
-    err = capsys.readouterr().err
-    assert expected in err
-    assert "Traceback" not in err
 
 
 def test_report_in_a_missing_folder_exits_2_before_exporting(
@@ -492,94 +303,6 @@ def test_check_against_a_real_style_server(
     )
 
 
-# --- progress and Ctrl-C --------------------------------------------------------------------
-
-
-def test_progress_lines_are_rate_limited() -> None:
-    stream = io.StringIO()
-    now = [0.0]
-    progress = _cli._Progress(
-        stream, enabled=True, dry_run=False, fraction=lambda: None, clock=lambda: now[0]
-    )
-    tick = ExportProgress(
-        received=10, exported=5, duplicates=1, invalid=1, rejected=0, failed=0,
-        in_flight=3, requests=2, elapsed=0.5,
-    )  # fmt: skip
-    for t in (0.0, 0.3, 0.9, 1.0, 1.5, 2.2):
-        now[0] = t
-        progress(tick)
-    progress.close()
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 3  # at 0.0, 1.0 and 2.2
-    assert lines[0] == (
-        "progress: 10 read, 5 exported, 1 duplicates, 1 invalid, 0 rejected, 0 failed, "
-        "3 in flight, 0.5s"
-    )
-
-
-def test_progress_bar_on_a_terminal() -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    stream = Terminal()
-    progress = _cli._Progress(stream, enabled=True, dry_run=False, fraction=lambda: 0.5)
-    tick = ExportProgress(
-        received=10, exported=5, duplicates=0, invalid=1, rejected=0, failed=0,
-        in_flight=0, requests=2, elapsed=0.5,
-    )  # fmt: skip
-    progress(tick)
-    progress.close()
-    text = stream.getvalue()
-    assert text.startswith("\r 50% [#####-----] 10 read, 5 exported, 1 invalid, 0s")
-    assert text.endswith("\n")
-    assert text.count("\n") == 1
-
-
-class _InterruptingInput(io.StringIO):
-    """Standard input that delivers a real SIGINT when given lines are read."""
-
-    def __init__(self, text: str, at: set[int]) -> None:
-        super().__init__(text)
-        self.at = at
-        self.lines = 0
-
-    def __next__(self) -> str:  # type: ignore[override]
-        self.lines += 1
-        if self.lines in self.at:
-            signal.raise_signal(signal.SIGINT)
-        return super().__next__()
-
-
-def _many_rows(n: int) -> str:
-    return "Email\n" + "".join(f"p{i}@example.com\n" for i in range(n))
-
-
-def test_first_ctrl_c_cancels_and_prints_the_report(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(sys, "stdin", _InterruptingInput(_many_rows(2000), {100}))
-    report = tmp_path / "r.json"
-    before = signal.getsignal(signal.SIGINT)
-    assert main(sandbox_export("-", "--report", str(report), "-q")) == 130
-    assert signal.getsignal(signal.SIGINT) is before
-    data = json.loads(report.read_text(encoding="utf-8"))
-    assert data["cancelled"] is True
-    assert 0 < data["received"] < 2000
-    assert data["received"] == data["exported"] + data["failed"]
-    assert "cancelled" in capsys.readouterr().out
-
-
-def test_second_ctrl_c_aborts(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(sys, "stdin", _InterruptingInput(_many_rows(2000), {100, 101}))
-    before = signal.getsignal(signal.SIGINT)
-    assert main(sandbox_export("-", "-q")) == 130
-    assert signal.getsignal(signal.SIGINT) is before
-    assert "aborted" in capsys.readouterr().err
-
-
 # --- python -m acexport ---------------------------------------------------------------------
 
 
@@ -595,5 +318,3 @@ def test_python_m_acexport_help() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: acexport")
-    assert "export" in result.stdout
-    assert "--sandbox" in result.stdout

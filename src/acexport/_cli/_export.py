@@ -1,0 +1,118 @@
+"""``acexport export``: stream a file of profiles onto a list."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+
+from .._client import caller_of
+from .._exceptions import ExportError
+from .._exporter._export import SegmentExporter
+from .._exporter._mapping import FieldMapping
+from .._report import ExportReport
+from ._connection import SANDBOX_POLL_INTERVAL, connect
+from ._errors import EXIT_OK, EXIT_ROWS, UsageError
+from ._output import Output
+from ._progress import Progress, estimate
+from ._readers import Input
+from ._reports import ReportFile, print_report, tidy
+from ._signals import Signals
+
+__all__ = ["cmd_export"]
+
+
+def _mapping(args: argparse.Namespace) -> FieldMapping:
+    fields: dict[int | str, str] = {}
+    for key, column in args.field:
+        if key in fields:
+            raise UsageError(f"--field {key} is given twice")
+        fields[key] = column
+    return FieldMapping(
+        args.email,
+        first_name=args.first_name,
+        last_name=args.last_name,
+        phone=args.phone,
+        fields=dict(fields),
+        tags=args.tag,
+    )
+
+
+def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
+    mapping = _mapping(args)
+    columns = [args.email, args.first_name, args.last_name, args.phone]
+    columns += [column for _, column in args.field]
+    with contextlib.ExitStack() as stack:
+        # Everything that can be refused is refused before anything is sent: the report file
+        # is created now (beside its path), the input opened and its columns checked.
+        signals = stack.enter_context(Signals(err))
+        report_file: ReportFile | None = None
+        if args.report is not None:
+            report_file = ReportFile(args.report, None if args.profiles == "-" else args.profiles)
+            stack.callback(report_file.discard)
+        source = Input(
+            args.profiles,
+            args.format,
+            [c for c in columns if c],
+            encoding=args.encoding,
+            delimiter=args.delimiter,
+        )
+        stack.callback(source.close)
+        client = stack.enter_context(connect(args, err, quiet=args.quiet))
+        bulk_per_minute = caller_of(client).limits.bulk_imports_per_minute
+        progress = Progress(
+            err,
+            enabled=not args.quiet,
+            dry_run=args.dry_run,
+            fraction=source.fraction,
+            bulk_per_minute=bulk_per_minute,
+            stopped=signals.cancel.is_set,
+        )
+        exporter = SegmentExporter(
+            client,
+            args.list_id,
+            mapping,
+            dry_run=args.dry_run,
+            exclude_automations=args.exclude_automations,
+            on_progress=progress,
+            cancel=signals.cancel,
+            poll_interval=SANDBOX_POLL_INTERVAL if args.sandbox else 2.0,
+        )
+        code = EXIT_OK
+        stopped: str | None = None
+        report: ExportReport | None
+        try:
+            report = exporter.export(signals.watch(source.profiles))
+        except ExportError as exc:
+            report, code = exc.report, EXIT_ROWS
+            stopped = str(exc).replace(" from the iterable", "")
+            if not stopped.startswith("export stopped early"):
+                stopped = "export stopped early: " + stopped
+        except KeyboardInterrupt:
+            report, code = exporter.report, signals.exit_code
+            if report is None:  # stopped while checking the key, list and fields
+                report = ExportReport(args.list_id, dry_run=args.dry_run, cancelled=True)
+                stopped = "cancelled before any profile was read: no contact was sent"
+            else:
+                stopped = "aborted: batches in flight were not confirmed and are counted as failed"
+        finally:
+            progress.close()
+            if signals.pending:
+                err.write(signals.pending)
+        if stopped is not None:
+            err.write(f"acexport: {stopped}\n")
+        report = tidy(report)
+        if code == EXIT_OK:
+            code = signals.exit_code if report.cancelled else EXIT_OK if report.ok else EXIT_ROWS
+        print_report(report, out, args.report)
+        if args.dry_run and not report.cancelled:
+            out.write(estimate(report.exported, bulk_per_minute) + "\n")
+        if report_file is not None:
+            try:
+                report_file.commit(report)
+            except OSError as exc:
+                # The export ran: its outcome is on standard output; exit 2 means "nothing sent".
+                err.write(f"acexport: error: could not write --report {args.report}: {exc}\n")
+                return max(code, EXIT_ROWS)
+            if not args.quiet:
+                err.write(f"report written to {args.report}\n")
+        return code
