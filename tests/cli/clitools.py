@@ -34,7 +34,8 @@ REPORT_KEYS = {
 }  # fmt: skip
 URL_ENV, KEY_ENV = "ACTIVECAMPAIGN_API_URL", "ACTIVECAMPAIGN_API_KEY"
 SUMMARY = re.compile(
-    r"exported (\d+) of (\d+) profiles to list 1: (\d+) duplicates, (\d+) invalid, "
+    r"exported (\d+) of (\d+) profiles to list 1: (?:\d+ unchanged, )?(\d+) duplicates, "
+    r"(\d+) invalid, "
     r"(\d+) rejected, (\d+) failed"
 )
 

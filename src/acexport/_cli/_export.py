@@ -39,6 +39,8 @@ def _mapping(args: argparse.Namespace) -> FieldMapping:
 
 def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
     mapping = _mapping(args)
+    if args.full_refresh and args.state is None:
+        raise UsageError("--full-refresh goes with --state")
     columns = [args.email, args.first_name, args.last_name, args.phone]
     columns += [column for _, column in args.field]
     with contextlib.ExitStack() as stack:
@@ -76,6 +78,8 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             on_progress=progress,
             cancel=signals.cancel,
             poll_interval=SANDBOX_POLL_INTERVAL if args.sandbox else 2.0,
+            state=args.state,
+            full_refresh=args.full_refresh,
         )
         code = EXIT_OK
         stopped: str | None = None

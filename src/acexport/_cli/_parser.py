@@ -11,6 +11,7 @@ from ._account import cmd_check, cmd_fields, cmd_lists
 from ._errors import ArgumentError
 from ._export import cmd_export
 from ._readers import FORMATS
+from ._state import cmd_state
 
 __all__ = ["CONNECTION_OPTIONS", "build_parser"]
 
@@ -205,12 +206,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", metavar="FILE.json", help="also write the full report, every error included"
     )
     run.add_argument(
+        "--state",
+        metavar="PATH",
+        help="an SQLite file (created if missing) that remembers what was sent: rows unchanged "
+        "since they were confirmed are not sent again, and a killed run resumes",
+    )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="with --state: send every row again (still recorded)",
+    )
+    run.add_argument(
         "-q",
         "--quiet",
         action="store_true",
         help="no progress or notes on stderr (errors still show; the summary goes to stdout)",
     )
     export.set_defaults(handler=cmd_export)
+
+    state = sub.add_parser(
+        "state",
+        help="show what a state file holds (per account and list), or forget one person",
+        description="Show what a state file holds: per account and list, the contacts "
+        "confirmed, the open batches and the last run. --forget EMAIL erases one person from "
+        "every list in it (for erasure requests).",
+        allow_abbrev=False,
+    )
+    state.add_argument("path", metavar="PATH", help="the state file")
+    state.add_argument("--forget", metavar="EMAIL", help="erase this email from the state")
+    state.set_defaults(handler=cmd_state)
 
     for name, handler, text in (
         ("lists", cmd_lists, "list the account's lists (ids and names)"),
