@@ -204,7 +204,6 @@ class SqliteState:
                             "UPDATE runs SET summary = ? WHERE list = ? AND seq = ?",
                             (clean, scope, seq),
                         )
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             except sqlite3.Error as exc:
                 raise self._failure("forget an email", exc) from exc
             finally:
@@ -417,6 +416,23 @@ class SqliteState:
                 if isinstance(exc, sqlite3.Error):
                     raise self._failure(action, exc) from exc
                 raise
+            # Committed (and synced) in the WAL; now copy it into the file itself and empty the
+            # WAL, so that the file alone holds everything committed: a file moved or copied
+            # without its "-wal" loses nothing, and a stale "-wal" never meets another file.
+            # Best effort, never waiting: while another process reads or writes the file, the
+            # WAL may keep some of it until a later write (still durable, SQLite pairs them).
+            try:
+                conn.execute("PRAGMA busy_timeout = 0")
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT * 1000)}")
+            except sqlite3.Error as exc:
+                raise StateError(
+                    f"the state file {self._path}: could {action}, but not copy it from the "
+                    f"journal {self._path}-wal into the file ({exc}): {_hint(exc)}. Keep the two "
+                    "files together: SQLite copies it on the next open"
+                ) from exc
 
     @contextlib.contextmanager
     def _reading(self, *, snapshot: bool = False) -> Iterator[sqlite3.Connection | None]:
