@@ -294,6 +294,10 @@ def test_bad_arguments_raise_config_error(path: Path) -> None:
             state.record_confirmed([("a@x.io", bytes(16))])  # type: ignore[list-item]
         with pytest.raises(ConfigError, match="single string"):
             state.confirmed("a@x.io")
+        with pytest.raises(ConfigError, match="must be a string, not bytes"):
+            state.confirmed(["a@x.io", b"b@x.io"])  # type: ignore[list-item]
+        with pytest.raises(ConfigError, match="must not be empty"):
+            state.confirmed(["a@x.io", "  "])
         with pytest.raises(ConfigError, match="single string"):
             state.settle_batch("b", "a@x.io")
 
