@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import os
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -130,8 +131,8 @@ def main() -> None:
         store.close()
 
     print(
-        f"SqliteState, {n:,} confirmed rows, SQLite {__import__('sqlite3').sqlite_version}, "
-        f"{os.cpu_count()} CPUs\n"
+        f"SqliteState in {args.dir or tempfile.gettempdir()}, {n:,} confirmed rows, SQLite "
+        f"{sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}\n"
     )
     print("| step | rows | wall s | CPU s | rows/s (wall) |")
     print("|---|---:|---:|---:|---:|")
