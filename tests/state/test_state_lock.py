@@ -116,3 +116,14 @@ def test_scopes_lock_different_bytes() -> None:
     offsets = {scope_offset(a, i) for a in (ACCOUNT, OTHER_ACCOUNT) for i in range(1, 500)}
     assert len(offsets) == 998
     assert all(0 <= o < 2**46 for o in offsets)
+
+
+def test_a_symlink_to_the_file_shares_its_lock(path: Path) -> None:
+    link = path.with_name("link.db")
+    link.symlink_to(path)
+    with SqliteState(path) as store:
+        store.open_list(ACCOUNT, 1, write=True).record_confirmed([row("a@x.io")])
+        refused = Holder(link, list_id=1)  # another process, another spelling of the file
+        assert refused.finish() != 0
+        assert "another export is writing list 1" in refused.stderr
+    assert sorted(p.name for p in path.parent.iterdir()) == ["link.db", "state.db", "state.db.lock"]

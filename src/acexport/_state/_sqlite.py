@@ -32,6 +32,19 @@ __all__ = ["SqliteState"]
 _BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's transaction on the file
 _CACHE_KIB = 32 * 1024  # page cache per connection (grows only as pages are read)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_MIN_SQLITE = (3, 24, 0)  # UPSERT
+
+
+def _sync_folder(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not possible everywhere (Windows): SQLite's own syncs still apply
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _hint(exc: BaseException) -> str:
@@ -135,7 +148,7 @@ class SqliteState:
                 return self._register(SqliteList(self, account, list_id, None))
             self._make_dirs()
             lease = acquire(
-                self._path + ".lock",
+                os.path.realpath(self._path) + ".lock",  # one lock file, whatever the spelling
                 scope_offset(account, list_id),
                 what=f"list {list_id} of {account}",
                 state_file=self._path,
@@ -259,6 +272,7 @@ class SqliteState:
             try:
                 fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 os.close(fd)
+                _sync_folder(os.path.dirname(self._path))  # the new name survives power loss
             except FileExistsError:
                 pass  # another process created it first: check it like any existing file
             except OSError as exc:
@@ -276,11 +290,17 @@ class SqliteState:
                 f"{os.path.join(self._path, 'acexport-state.db')}"
             )
         self._check_header(st)
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:
+            raise ConfigError(
+                f"the state file needs SQLite {'.'.join(map(str, _MIN_SQLITE))} or newer; this "
+                f"Python has SQLite {sqlite3.sqlite_version}"
+            )
         conn = sqlite3.connect(
             self._path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
         try:
             self._version = self._check_schema(conn)
+            conn.execute("PRAGMA trusted_schema = OFF")  # the file's schema runs no functions
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             try:
