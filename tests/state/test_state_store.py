@@ -362,3 +362,18 @@ def test_forget_erases_one_person_everywhere(path: Path) -> None:
         on_disk = b"".join(p.read_bytes() for p in path.parent.iterdir()).lower()
         assert secret.lower().encode() not in on_disk
         assert b"keep@x.io" in on_disk
+
+
+def test_a_run_summary_edited_by_hand_is_shown_not_fatal(path: Path) -> None:
+    with SqliteState(path, wall_clock=lambda: 3.0) as store:
+        store.open_list(ACCOUNT, 1, write=True).record_run({"sent": 1})
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE runs SET summary = 'not json, Ann@X.io'")
+    raw.commit()
+    raw.close()
+    with SqliteState(path) as store:
+        (summary,) = store.summaries()
+        assert summary.last_run == {"unreadable": "not json, Ann@X.io", "recorded_at": 3.0}
+        assert store.forget("ann@x.io") == 0
+        (summary,) = store.summaries()
+    assert summary.last_run == {"unreadable": "not json, [forgotten]", "recorded_at": 3.0}

@@ -181,7 +181,10 @@ class SqliteState:
                 ).fetchone()
                 last_run = None
                 if run is not None:
-                    last_run = {**json.loads(run[1]), "recorded_at": run[0]}
+                    try:
+                        last_run = {**json.loads(run[1]), "recorded_at": run[0]}
+                    except (ValueError, TypeError):  # edited by hand: show it, do not fail
+                        last_run = {"unreadable": run[1], "recorded_at": run[0]}
                 result.append(ListSummary(account, list_id, confirmed, batches, last_run))
             return result
 
@@ -212,7 +215,12 @@ class SqliteState:
                     for scope, seq, text in runs:
                         if pattern.search(text) is None:
                             continue
-                        clean = json.dumps(_redact(json.loads(text), pattern), ensure_ascii=False)
+                        try:
+                            clean = json.dumps(
+                                _redact(json.loads(text), pattern), ensure_ascii=False
+                            )
+                        except ValueError:  # not JSON (edited by hand): redact the text as it is
+                            clean = pattern.sub("[forgotten]", text)
                         tx.execute(
                             "UPDATE runs SET summary = ? WHERE list = ? AND seq = ?",
                             (clean, scope, seq),
