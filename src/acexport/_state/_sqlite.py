@@ -30,7 +30,7 @@ from ._protocol import ListState, ListSummary, normalize_email
 __all__ = ["SqliteState"]
 
 _BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's transaction on the file
-_CACHE_KIB = 32 * 1024  # page cache per connection (grows only as pages are read)
+_CACHE_KIB = 8 * 1024  # page cache per connection, filled as pages are read: 8 MiB of RSS at most
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _MIN_SQLITE = (3, 24, 0)  # UPSERT
 
