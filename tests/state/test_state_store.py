@@ -377,3 +377,12 @@ def test_a_run_summary_edited_by_hand_is_shown_not_fatal(path: Path) -> None:
         assert store.forget("ann@x.io") == 0
         (summary,) = store.summaries()
     assert summary.last_run == {"unreadable": "not json, [forgotten]", "recorded_at": 3.0}
+
+
+def test_a_reader_of_an_empty_file_sees_what_another_store_writes_later(path: Path) -> None:
+    path.touch()
+    with SqliteState(path) as reader_store, SqliteState(path) as writer_store:
+        reader = reader_store.open_list(ACCOUNT, 1, write=False)
+        assert reader.confirmed(["a@x.io"]) == {}
+        writer_store.open_list(ACCOUNT, 1, write=True).record_confirmed([row("a@x.io")])
+        assert reader.confirmed(["a@x.io"]) == {"a@x.io": row("a@x.io").digest}

@@ -467,6 +467,12 @@ class SqliteState:
         """The connection to read with, None while the file is missing or still empty."""
         with self._mutex:
             conn = self._readable()
+            if conn is not None and self._version == 0:  # another process may have begun it
+                try:
+                    self._version = self._check_schema(conn)
+                except sqlite3.Error as exc:
+                    raise self._failure("read", exc) from exc
+                conn = self._readable()
             if conn is None or self._version == 0:
                 yield None
                 return
