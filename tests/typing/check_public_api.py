@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 
 from typing_extensions import assert_type
 
@@ -21,10 +22,16 @@ from acexport import (
     ExportReport,
     FieldMapping,
     ListMembership,
+    ListState,
     ListStatus,
+    ListSummary,
+    OpenBatch,
     RateLimitError,
     RowError,
     SegmentExporter,
+    SqliteState,
+    StateStore,
+    StoredRow,
     Tag,
     User,
 )
@@ -80,3 +87,18 @@ def errors(exc: RateLimitError, exp: ExportError) -> None:
     assert_type(exc.status_code, int)
     assert_type(exc.errors, tuple[str, ...])
     assert_type(exp.report, ExportReport)
+
+
+def state(path: Path) -> None:
+    store: StateStore = SqliteState(path)
+    assert_type(store.location, str)
+    lst = store.open_list("https://acct.api-us1.com/api/3", 1, write=True)
+    assert_type(lst, ListState)
+    assert_type(lst.confirmed(["a@b.co"]), dict[str, bytes])
+    assert_type(lst.open_batches(), list[OpenBatch])
+    lst.record_batch("1", [StoredRow("a@b.co", bytes(16))])
+    lst.settle_batch("1", {"a@b.co"})
+    assert_type(store.summaries(), list[ListSummary])
+    assert_type(store.forget("a@b.co"), int)
+    with SqliteState(str(path)) as sqlite_store:
+        assert_type(sqlite_store, SqliteState)

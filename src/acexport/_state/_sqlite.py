@@ -30,8 +30,21 @@ from ._protocol import ListState, ListSummary, normalize_email
 __all__ = ["SqliteState"]
 
 _BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's transaction on the file
-_CACHE_KIB = 32 * 1024  # page cache per connection (grows only as pages are read)
+_CACHE_KIB = 8 * 1024  # page cache per connection, filled as pages are read: 8 MiB of RSS at most
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_MIN_SQLITE = (3, 24, 0)  # UPSERT
+
+
+def _sync_folder(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not possible everywhere (Windows): SQLite's own syncs still apply
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _hint(exc: BaseException) -> str:
@@ -135,7 +148,7 @@ class SqliteState:
                 return self._register(SqliteList(self, account, list_id, None))
             self._make_dirs()
             lease = acquire(
-                self._path + ".lock",
+                os.path.realpath(self._path) + ".lock",  # one lock file, whatever the spelling
                 scope_offset(account, list_id),
                 what=f"list {list_id} of {account}",
                 state_file=self._path,
@@ -168,7 +181,10 @@ class SqliteState:
                 ).fetchone()
                 last_run = None
                 if run is not None:
-                    last_run = {**json.loads(run[1]), "recorded_at": run[0]}
+                    try:
+                        last_run = {**json.loads(run[1]), "recorded_at": run[0]}
+                    except (ValueError, TypeError):  # edited by hand: show it, do not fail
+                        last_run = {"unreadable": run[1], "recorded_at": run[0]}
                 result.append(ListSummary(account, list_id, confirmed, batches, last_run))
             return result
 
@@ -199,12 +215,16 @@ class SqliteState:
                     for scope, seq, text in runs:
                         if pattern.search(text) is None:
                             continue
-                        clean = json.dumps(_redact(json.loads(text), pattern), ensure_ascii=False)
+                        try:
+                            clean = json.dumps(
+                                _redact(json.loads(text), pattern), ensure_ascii=False
+                            )
+                        except ValueError:  # not JSON (edited by hand): redact the text as it is
+                            clean = pattern.sub("[forgotten]", text)
                         tx.execute(
                             "UPDATE runs SET summary = ? WHERE list = ? AND seq = ?",
                             (clean, scope, seq),
                         )
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             except sqlite3.Error as exc:
                 raise self._failure("forget an email", exc) from exc
             finally:
@@ -260,6 +280,7 @@ class SqliteState:
             try:
                 fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 os.close(fd)
+                _sync_folder(os.path.dirname(self._path))  # the new name survives power loss
             except FileExistsError:
                 pass  # another process created it first: check it like any existing file
             except OSError as exc:
@@ -277,11 +298,17 @@ class SqliteState:
                 f"{os.path.join(self._path, 'acexport-state.db')}"
             )
         self._check_header(st)
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:
+            raise ConfigError(
+                f"the state file needs SQLite {'.'.join(map(str, _MIN_SQLITE))} or newer; this "
+                f"Python has SQLite {sqlite3.sqlite_version}"
+            )
         conn = sqlite3.connect(
             self._path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
         try:
             self._version = self._check_schema(conn)
+            conn.execute("PRAGMA trusted_schema = OFF")  # the file's schema runs no functions
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             try:
@@ -417,12 +444,35 @@ class SqliteState:
                 if isinstance(exc, sqlite3.Error):
                     raise self._failure(action, exc) from exc
                 raise
+            # Committed (and synced) in the WAL; now copy it into the file itself and empty the
+            # WAL, so that the file alone holds everything committed: a file moved or copied
+            # without its "-wal" loses nothing, and a stale "-wal" never meets another file.
+            # Best effort, never waiting: while another process reads or writes the file, the
+            # WAL may keep some of it until a later write (still durable, SQLite pairs them).
+            try:
+                conn.execute("PRAGMA busy_timeout = 0")
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT * 1000)}")
+            except sqlite3.Error as exc:
+                raise StateError(
+                    f"the state file {self._path}: could {action}, but not copy it from the "
+                    f"journal {self._path}-wal into the file ({exc}): {_hint(exc)}. Keep the two "
+                    "files together: SQLite copies it on the next open"
+                ) from exc
 
     @contextlib.contextmanager
     def _reading(self, *, snapshot: bool = False) -> Iterator[sqlite3.Connection | None]:
         """The connection to read with, None while the file is missing or still empty."""
         with self._mutex:
             conn = self._readable()
+            if conn is not None and self._version == 0:  # another process may have begun it
+                try:
+                    self._version = self._check_schema(conn)
+                except sqlite3.Error as exc:
+                    raise self._failure("read", exc) from exc
+                conn = self._readable()
             if conn is None or self._version == 0:
                 yield None
                 return
