@@ -113,7 +113,7 @@ def _hwm_kb() -> int:
 
 def incremental_real_limits(n: int, changed: float = 0.01) -> dict[str, Any]:
     """N profiles with ``changed`` of them different from the state, at the real limits."""
-    from acexport import SegmentExporter
+    from acexport import ActiveCampaign, SegmentExporter
     from acexport.testing import VirtualClock
 
     with tempfile.TemporaryDirectory() as folder:
@@ -122,11 +122,11 @@ def incremental_real_limits(n: int, changed: float = 0.01) -> dict[str, Any]:
         clock = VirtualClock()
         fake = _fake(clock, requests_per_second=5, bulk_imports_per_minute=100, import_delay=1.0)
         rows = _rows(n, changed)
-        with fake.client() as client:
+        with ActiveCampaign(
+            URL, KEY, transport=fake.transport(), clock=clock, sleep=clock.sleep
+        ) as client:
             wall = time.monotonic()
-            report = SegmentExporter(
-                client, 1, _mapping(), state=path, **_client_url_fix(client)
-            ).export(rows)
+            report = SegmentExporter(client, 1, _mapping(), state=path).export(rows)
             wall = time.monotonic() - wall
     batches = -(-n // 250)
     return {
@@ -143,17 +143,11 @@ def incremental_real_limits(n: int, changed: float = 0.01) -> dict[str, Any]:
     }
 
 
-def _client_url_fix(client: Any) -> dict[str, Any]:
-    """The fake's own client has another URL than the state was filled for: none needed."""
-    del client
-    return {}
-
-
 def loop_lag(n: int, changed: float = 0.01) -> dict[str, Any]:
     """The longest the async exporter kept its event loop from running a 1 ms ticker."""
     import anyio
 
-    from acexport import AsyncSegmentExporter
+    from acexport import AsyncActiveCampaign, AsyncSegmentExporter
     from acexport.testing import VirtualClock
 
     with tempfile.TemporaryDirectory() as folder:
@@ -165,7 +159,9 @@ def loop_lag(n: int, changed: float = 0.01) -> dict[str, Any]:
         gaps: list[float] = []
 
         async def main() -> Any:
-            async with fake.async_client() as client:
+            async with AsyncActiveCampaign(
+                URL, KEY, transport=fake.transport(), clock=clock, sleep=clock.asleep
+            ) as client:
                 done = anyio.Event()
 
                 async def ticker() -> None:

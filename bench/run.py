@@ -31,7 +31,7 @@ from _common import (
     table,
 )
 
-BENCHES = ("profile", "pipeline", "e2e", "side", "real", "memory")
+BENCHES = ("profile", "pipeline", "e2e", "side", "real", "memory", "state")
 
 
 def _child(kind: str, n: int, extra: str = "") -> dict[str, Any]:
@@ -232,6 +232,63 @@ def bench_memory(run_id: str, quick: bool) -> None:
     )
 
 
+def bench_state(run_id: str, quick: bool) -> dict[str, Any]:
+    import tempfile
+
+    from _state import incremental_real_limits, loop_lag
+
+    n = 100_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "state.sqlite")
+        cmd = [sys.executable, str(Path(__file__).resolve().parent / "_state.py"), "fill", path]
+        subprocess.run([*cmd, str(n)], check=True, capture_output=True, timeout=1800)
+        size = Path(path).stat().st_size
+        plain = _child("state", n, "-")
+        with_state = _child("state", n, path)
+    ratio = with_state["cpu_s"] / plain["cpu_s"]
+    record(run_id, "state_unchanged", n=n, plain=plain, state=with_state, cpu_ratio=ratio)
+    table(
+        f"Sync state: {n:,} profiles all unchanged, against the same dry run without a state "
+        "(fresh process each)",
+        ["run", "CPU s", "peak RSS MiB", "state file bytes/row"],
+        [
+            ["dry run, no state", plain["cpu_s"], f"{plain['rss_peak_kb'] / 1024:.0f}", ""],
+            [
+                "with the state (all unchanged)",
+                with_state["cpu_s"],
+                f"{with_state['rss_peak_kb'] / 1024:.0f}",
+                f"{size / n:.1f}",
+            ],
+            ["ratio", f"{ratio:.2f}x", "", ""],
+        ],
+    )
+    inc = incremental_real_limits(n)
+    record(run_id, "state_incremental_real_limits", **inc)
+    table(
+        f"Sync state at ActiveCampaign's real limits (5 req/s, 100 bulk/min), {n:,} profiles "
+        "with 1% changed, virtual clock",
+        ["run", "time (virtual)", "bulk imports", "requests", "CPU/wall s"],
+        [
+            ["full send (every row)", f"{inc['full_send_s']:,.0f} s", -(-n // 250), "", ""],
+            [
+                f"incremental ({inc['changed']:,} changed, {inc['unchanged']:,} unchanged)",
+                f"{inc['virtual_s']:,.1f} s",
+                inc["bulk_requests"],
+                inc["requests"],
+                f"{inc['wall_s']:.1f}",
+            ],
+        ],
+    )
+    lag = loop_lag(100_000 if quick else 200_000)
+    record(run_id, "state_async_loop_lag", **lag)
+    table(
+        "Async exporter with a state: how long its event loop was kept from a 1 ms ticker",
+        ["profiles", "ticks", "median ms", "p99 ms", "max ms"],
+        [[lag["n"], lag["ticks"], lag["median_gap_ms"], lag["p99_gap_ms"], lag["max_gap_ms"]]],
+    )
+    return {"incremental": inc}
+
+
 def plot(e2e: list[dict[str, Any]] | None, side: dict[str, Any] | None) -> None:
     import matplotlib
 
@@ -303,7 +360,11 @@ def main() -> None:
         from _pipeline import child_memory, child_pipeline, child_profile
 
         kind, n = args.child[0], int(args.child[1])
-        if kind == "pipeline":
+        if kind == "state":
+            from _state import child_unchanged
+
+            res = child_unchanged(n, args.child[2])
+        elif kind == "pipeline":
             res = child_pipeline(n, prebuild=args.child[2] == "prebuild")
         elif kind == "memory":
             res = child_memory(n)
@@ -334,6 +395,8 @@ def main() -> None:
         side = bench_side(run_id, args.quick)
     if "real" in chosen:
         bench_real(run_id, args.quick)
+    if "state" in chosen:
+        bench_state(run_id, args.quick)
     if e2e or side:
         plot(e2e, side)
     print(

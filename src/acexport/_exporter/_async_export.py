@@ -72,8 +72,10 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
         run: ExportRun | None = None
         try:
             fields = await adrive(preflight(opts), partial(caller.run, on_send=count))
-            if session is not None and session.write:
-                await self._resume(session, count)
+            if session is not None:
+                if session.write:
+                    await self._resume(session, count)
+                await to_thread.run_sync(session.load_index)
             run = self._start(fields, started, len(checks))
             return await self._export(run, session, _aiter(profiles))
         finally:
@@ -145,9 +147,10 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
         delta = run.delta
         if delta is None or session is None or not run.phase.submits:
             return [batch]
-        emails = delta.emails(batch)
+        if session.index is not None or delta.full_refresh:
+            return delta.add(batch, session.index or {})
         return delta.add(
-            batch, await to_thread.run_sync(session.list.confirmed, emails) if emails else {}
+            batch, await to_thread.run_sync(session.list.confirmed, delta.emails(batch))
         )
 
     async def _last(

@@ -22,7 +22,8 @@ from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError, StateError
 from .._models import ContactList, CustomField
 from .._report import ExportProgress, ExportReport
-from .._state import ListState, SqliteState, StateStore
+from .._state import ListState, ScanningListState, SqliteState, StateStore
+from ._confirmed import MAX_INDEXED, ConfirmedIndex
 from ._mapping import FieldMapping
 from ._resume import Resumed
 from ._run import CancelToken, ExportOptions, ExportRun, check_list, poll_rate
@@ -128,8 +129,13 @@ class ExporterBase(Generic[CallerT]):
         if self._state is None:
             return None
         opts = self._options
-        write = not opts.dry_run
-        return StateSession(self._state, self._caller.api_url, opts.list_id, write=write)
+        return StateSession(
+            self._state,
+            self._caller.api_url,
+            opts.list_id,
+            write=not opts.dry_run,
+            compare=not opts.full_refresh,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -142,7 +148,9 @@ class StateSession:
     """The state of one export's list, opened for one run: every call here is blocking I/O
     (the async exporter makes each in a worker thread)."""
 
-    def __init__(self, state: StateArg, account: str, list_id: int, *, write: bool) -> None:
+    def __init__(
+        self, state: StateArg, account: str, list_id: int, *, write: bool, compare: bool
+    ) -> None:
         assert state is not None
         self._owned = not isinstance(state, StateStore)
         store = SqliteState(state) if not isinstance(state, StateStore) else state
@@ -154,6 +162,22 @@ class StateSession:
             if self._owned:
                 store.close()
             raise
+        self._compare = compare
+        #: The list's confirmed digests in memory, when the state can hand them over.
+        self.index: ConfirmedIndex | None = None
+
+    def load_index(self) -> None:
+        """Read the confirmed digests into memory (after resuming, before comparing), when
+        the list state can hand them over and there are not too many."""
+        state = self.list
+        if not self._compare or not isinstance(state, ScanningListState):
+            return
+        if state.count_confirmed() > MAX_INDEXED:
+            return
+        index = ConfirmedIndex()
+        for rows in state.scan_confirmed():
+            index.add_all(rows)
+        self.index = index
 
     def resumed(self, resumed: Resumed) -> None:
         for batch_id, emails in resumed.settled:

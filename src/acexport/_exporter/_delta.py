@@ -18,7 +18,8 @@ The scheduler records what the driver must write to the state as :data:`Effect` 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import attrs
 
@@ -38,6 +39,12 @@ def digest(contact: PlannedContact) -> bytes:
 
 def rows(contacts: Iterable[PlannedContact]) -> list[StoredRow]:
     return [StoredRow(c.email, digest(c)) for c in contacts]
+
+
+class Lookup(Protocol):
+    """The state's confirmed digests by lowercased email: a dict, or a ConfirmedIndex."""
+
+    def get(self, email: str, /) -> bytes | None: ...
 
 
 class Delta:
@@ -63,7 +70,7 @@ class Delta:
     def emails(self, batch: Batch) -> list[str]:
         return [] if self.full_refresh else [c.email.lower() for c in batch]
 
-    def add(self, batch: Batch, confirmed: Mapping[str, bytes]) -> list[Batch]:
+    def add(self, batch: Batch, confirmed: Lookup) -> list[Batch]:
         if confirmed:
             changed = [c for c in batch if confirmed.get(c.email.lower()) != digest(c)]
             self.unchanged += len(batch) - len(changed)

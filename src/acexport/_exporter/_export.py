@@ -85,8 +85,10 @@ class SegmentExporter(ExporterBase[Caller]):
         run: ExportRun | None = None
         try:
             fields = drive(preflight(opts), partial(caller.run, on_send=count))
-            if session is not None and session.write:
-                self._resume(session, count)
+            if session is not None:
+                if session.write:
+                    self._resume(session, count)
+                session.load_index()
             run = self._start(fields, started, len(checks))
             return self._export(run, session, iter(profiles))
         finally:
@@ -153,8 +155,9 @@ class SegmentExporter(ExporterBase[Caller]):
         delta = run.delta
         if delta is None or session is None or not run.phase.submits:
             return [batch]
-        emails = delta.emails(batch)
-        return delta.add(batch, session.list.confirmed(emails) if emails else {})
+        if session.index is not None or delta.full_refresh:
+            return delta.add(batch, session.index or {})
+        return delta.add(batch, session.list.confirmed(delta.emails(batch)))
 
     def _last(
         self, run: ExportRun, session: StateSession | None, batch: Batch | None

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from ._protocol import ListState, ListSummary, OpenBatch, StateStore, StoredRow
+from ._protocol import (
+    ListState,
+    ListSummary,
+    OpenBatch,
+    ScanningListState,
+    StateStore,
+    StoredRow,
+)
 from ._sqlite import SqliteState
 
-__all__ = ["ListState", "ListSummary", "OpenBatch", "SqliteState", "StateStore", "StoredRow"]
+__all__ = [
+    "ListState",
+    "ListSummary",
+    "OpenBatch",
+    "ScanningListState",
+    "SqliteState",
+    "StateStore",
+    "StoredRow",
+]

@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import weakref
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +121,28 @@ class SqliteList:
                 query = f"SELECT email, digest FROM contacts WHERE list = ? AND email IN ({marks})"  # noqa: S608 (only "?" marks)
                 found.update(conn.execute(query, (scope, *chunk)).fetchall())
             return found
+
+    def scan_confirmed(self, chunk: int = 10_000) -> Iterator[list[tuple[str, bytes]]]:
+        """Every (email, confirmed digest) of the list, ``chunk`` rows at a time, in one read
+        transaction (a consistent snapshot)."""
+        self._usable(writing=False)
+        with self._store._reading(snapshot=True) as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
+                return
+            cursor = conn.execute("SELECT email, digest FROM contacts WHERE list = ?", (scope,))
+            while rows := cursor.fetchmany(chunk):
+                yield rows
+
+    def count_confirmed(self) -> int:
+        """How many contacts of the list have a confirmed digest."""
+        self._usable(writing=False)
+        with self._store._reading() as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
+                return 0
+            row = conn.execute("SELECT count(*) FROM contacts WHERE list = ?", (scope,)).fetchone()
+            return int(row[0])
 
     def open_batches(self) -> list[OpenBatch]:
         self._usable(writing=False)

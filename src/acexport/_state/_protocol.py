@@ -8,7 +8,7 @@ embedded implementation; anything with these methods can stand in for it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -20,6 +20,7 @@ __all__ = [
     "ListState",
     "ListSummary",
     "OpenBatch",
+    "ScanningListState",
     "StateStore",
     "StoredRow",
     "normalize_email",
@@ -146,6 +147,24 @@ class ListState(Protocol):
 
     def close(self) -> None:
         """Release the list (and its lock, if opened for writing). Calling it again is a no-op."""
+        ...
+
+
+@runtime_checkable
+class ScanningListState(ListState, Protocol):
+    """A :class:`ListState` that can also hand over all its confirmed digests at once.
+
+    Optional: an exporter whose list state has these reads the confirmed digests into memory
+    once (about 24 bytes per contact) instead of asking per batch, when there are at most
+    a few million of them. :class:`~acexport.SqliteState`'s lists have them.
+    """
+
+    def count_confirmed(self) -> int:
+        """How many contacts of the list have a confirmed digest."""
+        ...
+
+    def scan_confirmed(self, chunk: int = 10_000) -> Iterator[list[tuple[str, bytes]]]:
+        """Every (lowercased email, confirmed digest), ``chunk`` at a time."""
         ...
 
 
