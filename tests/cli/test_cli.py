@@ -131,6 +131,7 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
+@pytest.mark.integration
 def test_readme_first_command_reports_exported_duplicates_and_invalid(
     readme_run: dict[str, Any],
 ) -> None:
@@ -147,6 +148,7 @@ def test_readme_first_command_reports_exported_duplicates_and_invalid(
     assert "progress:" in readme_run["err"]
 
 
+@pytest.mark.integration
 def test_readme_first_command_puts_contacts_on_the_list(readme_run: dict[str, Any]) -> None:
     fake: FakeActiveCampaign = readme_run["fake"]
     ada = fake.contact_by_email("ada.lovelace@example.com")
@@ -158,6 +160,7 @@ def test_readme_first_command_puts_contacts_on_the_list(readme_run: dict[str, An
     assert len(fake.contacts) == readme_run["report"]["exported"]
 
 
+@pytest.mark.integration
 def test_report_json_has_the_report_names_and_adds_up(readme_run: dict[str, Any]) -> None:
     data = readme_run["report"]
     assert set(data) == REPORT_KEYS
@@ -175,6 +178,7 @@ def test_report_json_has_the_report_names_and_adds_up(readme_run: dict[str, Any]
 # --- inputs ---------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_clean_csv_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_csv(tmp_path / "clean.csv", clean_rows(5))
     assert main(sandbox_export(path, "--field", "TIER=Tier", "--quiet")) == 0
@@ -183,12 +187,14 @@ def test_clean_csv_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert err == ""  # --quiet: no progress, no notes
 
 
+@pytest.mark.integration
 def test_duplicates_alone_still_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = [*clean_rows(3), {"Email": "PERSON0@EXAMPLE.COM", "FirstName": "x", "Tier": ""}]
     assert main(sandbox_export(write_csv(tmp_path / "d.csv", rows), "-q")) == 0
     assert counts(capsys.readouterr().out)[:3] == (3, 4, 1)
 
 
+@pytest.mark.integration
 def test_jsonl_bad_line_is_a_row_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text(
@@ -211,6 +217,7 @@ def test_jsonl_bad_line_is_a_row_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert "line 4 is not valid JSON" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_json_array_is_streamed_element_by_element(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -249,6 +256,7 @@ def test_json_array_reader_reads_lazily() -> None:
     assert sum(1 for _ in elements) == 4999
 
 
+@pytest.mark.integration
 def test_broken_json_array_stops_the_export_with_a_partial_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -270,6 +278,7 @@ def test_json_that_is_not_an_array_is_a_usage_error(
     assert "--format jsonl" in capsys.readouterr().err
 
 
+@pytest.mark.integration
 def test_stdin_csv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     data = "\ufeffEmail,Tier\r\na@example.com,gold\r\nb@example.com,silver\r\nnope,gold\r\n"
     stdin = io.TextIOWrapper(io.BytesIO(data.encode("utf-8")), encoding="utf-8")
@@ -279,12 +288,14 @@ def test_stdin_csv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtur
     assert not stdin.closed  # standard input is left open
 
 
+@pytest.mark.integration
 def test_stdin_jsonl(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"Email": "a@example.com"}\n'))
     assert main(sandbox_export("-", "--format", "jsonl", "-q")) == 0
     assert counts(capsys.readouterr().out)[:2] == (1, 1)
 
 
+@pytest.mark.integration
 def test_dry_run_sends_nothing(
     sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -298,6 +309,7 @@ def test_dry_run_sends_nothing(
 # --- errors and exit codes ------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_unknown_list_in_sandbox_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", str(SAMPLE), "--sandbox", "--list-id", "7", "--email", "Email"]) == 2
     err = capsys.readouterr().err
@@ -325,6 +337,7 @@ def test_missing_credentials_for_every_command(
     assert URL_ENV in err
 
 
+@pytest.mark.integration
 def test_unknown_custom_field_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(sandbox_export(SAMPLE, "--field", "LOYALTY=Tier")) == 2
     err = capsys.readouterr().err
@@ -376,6 +389,7 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "export" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_api_key_option_warns_and_is_never_shown(
     refusing_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -388,6 +402,7 @@ def test_api_key_option_warns_and_is_never_shown(
     assert SECRET not in out + err
 
 
+@pytest.mark.integration
 def test_refused_env_key_exits_2_and_is_never_shown(
     refusing_server: str,
     tmp_path: Path,
@@ -432,6 +447,7 @@ def test_help_shows_no_key(
 # --- lists, fields, check -------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_lists_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lists", "--sandbox"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -439,6 +455,7 @@ def test_lists_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[1].split(maxsplit=1) == ["1", "Sandbox list"]
 
 
+@pytest.mark.integration
 def test_fields_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fields", "--sandbox"]) == 0
     rows = [line.split(maxsplit=3) for line in capsys.readouterr().out.splitlines()]
@@ -447,6 +464,7 @@ def test_fields_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert {row[1] for row in rows[1:]} == {"TIER", "BIRTHDAY", "COMPANY"}
 
 
+@pytest.mark.integration
 def test_check_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--sandbox"]) == 0
     out = capsys.readouterr().out
@@ -457,6 +475,7 @@ def test_check_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+@pytest.mark.integration
 def test_check_against_a_real_style_server(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -533,6 +552,7 @@ def _many_rows(n: int) -> str:
     return "Email\n" + "".join(f"p{i}@example.com\n" for i in range(n))
 
 
+@pytest.mark.integration
 def test_first_ctrl_c_cancels_and_prints_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -548,6 +568,7 @@ def test_first_ctrl_c_cancels_and_prints_the_report(
     assert "cancelled" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_second_ctrl_c_aborts(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -81,6 +81,7 @@ async def test_no_key_on_async_error_paths(
     assert KEY not in caplog.text
 
 
+@pytest.mark.integration
 def test_no_key_when_the_connection_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     client = ActiveCampaign("http://127.0.0.1:9", KEY, max_retries=1, max_retry_wait=0.5)
