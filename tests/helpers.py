@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
-from acexport import ActiveCampaign, AsyncActiveCampaign
+from acexport import (
+    ActiveCampaign,
+    AsyncActiveCampaign,
+    AsyncSegmentExporter,
+    ExportReport,
+    FieldMapping,
+    SegmentExporter,
+)
 from acexport.testing import FakeActiveCampaign, VirtualClock
 
 KEY = "SECRET-KEY-7f3a9c-do-not-log"
@@ -34,3 +43,55 @@ def make_async_client(
     client._set_clock(clock)
     client._sleep = clock.asleep
     return client
+
+
+MODES = ("sync", "async")
+
+
+class Exporting:
+    """One export scenario, run through ``SegmentExporter`` (``mode="sync"``) or
+    ``AsyncSegmentExporter`` (``mode="async"``) on a client of ``fake`` and ``clock``.
+
+    Tests are ``async def`` (anyio's plugin) and ``await exporting.export(...)`` either way: in
+    sync mode the sync exporter runs to the end inside the coroutine (nothing else runs on the
+    event loop meanwhile), in async mode the async one is awaited.
+    """
+
+    def __init__(
+        self, mode: str, fake: FakeActiveCampaign, clock: VirtualClock, **client_kwargs: object
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.mode = mode
+        self.client: ActiveCampaign | AsyncActiveCampaign = (
+            make_client(fake, clock, **client_kwargs)
+            if mode == "sync"
+            else make_async_client(fake, clock, **client_kwargs)
+        )
+
+    def exporter(
+        self, list_id: int, mapping: FieldMapping, **kwargs: Any
+    ) -> SegmentExporter | AsyncSegmentExporter:
+        if isinstance(self.client, ActiveCampaign):
+            return SegmentExporter(self.client, list_id, mapping, **kwargs)
+        return AsyncSegmentExporter(self.client, list_id, mapping, **kwargs)
+
+    async def run(
+        self, exporter: SegmentExporter | AsyncSegmentExporter, profiles: Any
+    ) -> ExportReport:
+        """``exporter.export(profiles)``, awaited if the exporter is the async one."""
+        if isinstance(exporter, SegmentExporter):
+            return exporter.export(profiles)
+        return await exporter.export(profiles)
+
+    async def export(
+        self, profiles: Any, mapping: FieldMapping, *, list_id: int = 1, **kwargs: Any
+    ) -> ExportReport:
+        """A new exporter's ``export(profiles)``; ``kwargs`` are the exporter's options."""
+        return await self.run(self.exporter(list_id, mapping, **kwargs), profiles)
+
+    async def aclose(self) -> None:
+        if isinstance(self.client, ActiveCampaign):
+            self.client._http.close()
+        else:
+            await self.client._http.aclose()
