@@ -90,13 +90,13 @@ def _to_async(tp: Any, *, parameter: str | None = None) -> Any:
         return TWINS[tp]
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is collections.abc.Iterator:  # a listing: an async iterator on the async side
-        return AsyncIterator[_to_async(args[0])]
+        return AsyncIterator[_to_async(args[0])]  # type: ignore[misc]
     if origin is collections.abc.Iterable and parameter is not None:
         # an input: the async side takes an async iterable too
         return Iterable[args[0]] | AsyncIterable[args[0]]  # type: ignore[valid-type]
     if origin is collections.abc.Callable and parameter in AWAITED_CALLBACKS:
         params, result = args
-        return Callable[params, Awaitable[result]]
+        return Callable[params, Awaitable[result]]  # type: ignore[valid-type]
     if origin in (typing.Union, types.UnionType):
         return typing.Union[tuple(_to_async(a, parameter=parameter) for a in args)]  # noqa: UP007
     return tp
