@@ -1,14 +1,35 @@
-"""Fixtures shared by the client, exporter and integration tests."""
+"""Fixtures shared by the client, exporter and integration tests, and the socket guard's hooks
+(see tests/_socket_guard.py: outside tests marked ``integration``, real sockets fail the test)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any
 
 import pytest
 
+from _socket_guard import guarded
 from acexport import ActiveCampaign, AsyncActiveCampaign
 from acexport.testing import FakeActiveCampaign, VirtualClock
 from helpers import KEY, make_async_client, make_client
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from guarded(item))
+
+
+# --- fixtures --------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
+@pytest.mark.integration
 def test_readme_first_command_reports_exported_duplicates_and_invalid(
     readme_run: dict[str, Any],
 ) -> None:
@@ -88,6 +89,7 @@ def test_readme_first_command_reports_exported_duplicates_and_invalid(
     assert "progress:" in readme_run["err"]
 
 
+@pytest.mark.integration
 def test_readme_first_command_puts_contacts_on_the_list(readme_run: dict[str, Any]) -> None:
     fake: FakeActiveCampaign = readme_run["fake"]
     ada = fake.contact_by_email("ada.lovelace@example.com")
@@ -99,6 +101,7 @@ def test_readme_first_command_puts_contacts_on_the_list(readme_run: dict[str, An
     assert len(fake.contacts) == readme_run["report"]["exported"]
 
 
+@pytest.mark.integration
 def test_the_sandbox_is_lean_and_still_puts_every_contact_on_the_list(
     tmp_path: Path, sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,6 +115,7 @@ def test_the_sandbox_is_lean_and_still_puts_every_contact_on_the_list(
     assert all(c.fields == {} and c.tags == frozenset() for c in contacts)
 
 
+@pytest.mark.integration
 def test_report_json_has_the_report_names_and_adds_up(readme_run: dict[str, Any]) -> None:
     data = readme_run["report"]
     assert set(data) == REPORT_KEYS
@@ -129,6 +133,7 @@ def test_report_json_has_the_report_names_and_adds_up(readme_run: dict[str, Any]
 # --- inputs ---------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_clean_csv_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_csv(tmp_path / "clean.csv", clean_rows(5))
     assert main(sandbox_export(path, "--field", "TIER=Tier", "--quiet")) == 0
@@ -137,12 +142,14 @@ def test_clean_csv_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert err == ""  # --quiet: no progress, no notes
 
 
+@pytest.mark.integration
 def test_duplicates_alone_still_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = [*clean_rows(3), {"Email": "PERSON0@EXAMPLE.COM", "FirstName": "x", "Tier": ""}]
     assert main(sandbox_export(write_csv(tmp_path / "d.csv", rows), "-q")) == 0
     assert counts(capsys.readouterr().out)[:3] == (3, 4, 1)
 
 
+@pytest.mark.integration
 def test_dry_run_sends_nothing(
     sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -156,6 +163,7 @@ def test_dry_run_sends_nothing(
 # --- errors and exit codes ------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_unknown_list_in_sandbox_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", str(SAMPLE), "--sandbox", "--list-id", "7", "--email", "Email"]) == 2
     err = capsys.readouterr().err
@@ -183,6 +191,7 @@ def test_missing_credentials_for_every_command(
     assert URL_ENV in err
 
 
+@pytest.mark.integration
 def test_unknown_custom_field_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(sandbox_export(SAMPLE, "--field", "LOYALTY=Tier")) == 2
     err = capsys.readouterr().err
@@ -209,6 +218,7 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "export" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_api_key_option_warns_and_is_never_shown(
     refusing_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -221,6 +231,7 @@ def test_api_key_option_warns_and_is_never_shown(
     assert SECRET not in out + err
 
 
+@pytest.mark.integration
 def test_refused_env_key_exits_2_and_is_never_shown(
     refusing_server: str,
     tmp_path: Path,
@@ -265,6 +276,7 @@ def test_help_shows_no_key(
 # --- lists, fields, check -------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_lists_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lists", "--sandbox"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -272,6 +284,7 @@ def test_lists_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[1].split(maxsplit=1) == ["1", "Sandbox list"]
 
 
+@pytest.mark.integration
 def test_fields_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fields", "--sandbox"]) == 0
     rows = [line.split(maxsplit=3) for line in capsys.readouterr().out.splitlines()]
@@ -280,6 +293,7 @@ def test_fields_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert {row[1] for row in rows[1:]} == {"TIER", "BIRTHDAY", "COMPANY"}
 
 
+@pytest.mark.integration
 def test_check_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--sandbox"]) == 0
     out = capsys.readouterr().out
@@ -290,6 +304,7 @@ def test_check_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+@pytest.mark.integration
 def test_check_against_a_real_style_server(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

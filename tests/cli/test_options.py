@@ -12,6 +12,7 @@ from acexport._cli import main
 from acexport.testing import FakeActiveCampaign
 
 
+@pytest.mark.integration
 def test_exclude_automations_reaches_every_contact(
     tmp_path: Path, sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -24,6 +25,7 @@ def test_exclude_automations_reaches_every_contact(
     capsys.readouterr()
 
 
+@pytest.mark.integration
 def test_automations_run_by_default(
     tmp_path: Path, sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -35,6 +37,7 @@ def test_automations_run_by_default(
     capsys.readouterr()
 
 
+@pytest.mark.integration
 def test_rate_options_set_the_clients_limits(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["check", "--sandbox", "--requests-per-second", "2.5", "--bulk-imports-per-minute", "7"]
     assert main(argv) == 0
@@ -49,6 +52,7 @@ def test_rate_options_must_be_positive_numbers(
     assert "--bulk-imports-per-minute" in capsys.readouterr().err
 
 
+@pytest.mark.integration
 def test_dry_run_says_how_long_the_real_export_would_take(
     sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -37,6 +37,7 @@ def test_output_escapes_writes_but_not_its_own_controls() -> None:
     assert stream.getvalue() == "a\\rb\r"
 
 
+@pytest.mark.integration
 def test_a_forged_summary_in_an_email_is_printed_escaped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -77,6 +78,7 @@ def test_error_messages_escape_what_the_user_gave(
     assert "\\x1b" in err or "\\r" in err
 
 
+@pytest.mark.integration
 def test_account_names_are_printed_escaped(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,6 +19,7 @@ from acexport._cli._readers._lines import Lines
 from acexport.testing import FakeActiveCampaign
 
 
+@pytest.mark.integration
 def test_stdin_csv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     data = "\ufeffEmail,Tier\r\na@example.com,gold\r\nb@example.com,silver\r\nnope,gold\r\n"
     stdin = io.TextIOWrapper(io.BytesIO(data.encode("utf-8")), encoding="utf-8")
@@ -145,6 +146,7 @@ def test_an_undecodable_header_is_a_usage_error() -> None:
 # --- through acexport export ----------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_a_bad_byte_is_reported_at_its_row(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -164,6 +166,7 @@ def test_a_bad_byte_is_reported_at_its_row(
     assert "row 14999" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_encoding_latin_1_exports_the_right_characters(
     tmp_path: Path, sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -188,6 +191,7 @@ def test_unusable_encodings_exit_2(
     assert expected in capsys.readouterr().err
 
 
+@pytest.mark.integration
 def test_semicolon_csv_and_ragged_rows_through_the_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -204,6 +208,7 @@ def test_semicolon_csv_and_ragged_rows_through_the_command(
     capsys.readouterr()
 
 
+@pytest.mark.integration
 def test_gzipped_csv_is_read_by_its_extension(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -225,6 +230,7 @@ def test_a_file_that_is_not_gzip_exits_2(
     assert "gzip" in err.lower()
 
 
+@pytest.mark.integration
 def test_a_csv_gzip_cut_short_stops_the_export_with_a_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,6 +18,7 @@ from acexport._cli._readers import _json_array
 from acexport.testing import FakeActiveCampaign
 
 
+@pytest.mark.integration
 def test_json_array_is_streamed_element_by_element(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -56,6 +57,7 @@ def test_json_array_reader_reads_lazily() -> None:
     assert sum(1 for _ in elements) == 4999
 
 
+@pytest.mark.integration
 def test_broken_json_array_stops_the_export_with_a_partial_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -77,6 +79,7 @@ def test_json_that_is_not_an_array_is_a_usage_error(
     assert "--format jsonl" in capsys.readouterr().err
 
 
+@pytest.mark.integration
 def test_an_element_with_undecodable_bytes_is_that_element_only(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -94,6 +97,7 @@ def test_an_element_with_undecodable_bytes_is_that_element_only(
     capsys.readouterr()
 
 
+@pytest.mark.integration
 def test_json_array_in_latin_1_and_gzipped(
     tmp_path: Path, sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,6 +112,7 @@ def test_json_array_in_latin_1_and_gzipped(
     capsys.readouterr()
 
 
+@pytest.mark.integration
 def test_stdin_json_array_is_read_and_stdin_left_open(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -119,6 +124,7 @@ def test_stdin_json_array_is_read_and_stdin_left_open(
     assert not stdin.closed
 
 
+@pytest.mark.integration
 def test_a_gzip_cut_short_stops_the_export_with_a_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,6 +18,7 @@ from acexport._cli._readers._lines import Lines
 from acexport.testing import FakeActiveCampaign
 
 
+@pytest.mark.integration
 def test_jsonl_bad_line_is_a_row_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text(
@@ -40,6 +41,7 @@ def test_jsonl_bad_line_is_a_row_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert "line 4 is not valid JSON" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_stdin_jsonl(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"Email": "a@example.com"}\n'))
     assert main(sandbox_export("-", "--format", "jsonl", "-q")) == 0

@@ -52,6 +52,7 @@ def test_a_special_file_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert Path(os.devnull).exists()
 
 
+@pytest.mark.integration
 def test_the_report_replaces_the_file_in_one_step(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -64,6 +65,7 @@ def test_the_report_replaces_the_file_in_one_step(
     capsys.readouterr()
 
 
+@pytest.mark.integration
 def test_a_later_usage_error_leaves_no_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -75,6 +77,7 @@ def test_a_later_usage_error_leaves_no_file(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.integration
 def test_a_report_that_cannot_be_written_at_the_end_exits_1_not_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,6 +43,7 @@ def _many_rows(n: int) -> str:
     return "Email\n" + "".join(f"p{i}@example.com\n" for i in range(n))
 
 
+@pytest.mark.integration
 def test_first_ctrl_c_cancels_and_prints_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -58,6 +59,7 @@ def test_first_ctrl_c_cancels_and_prints_the_report(
     assert "cancelled" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_second_ctrl_c_aborts(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -68,6 +70,7 @@ def test_second_ctrl_c_aborts(
     assert "aborted" in capsys.readouterr().err
 
 
+@pytest.mark.integration
 def test_sigterm_cancels_like_the_first_ctrl_c(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

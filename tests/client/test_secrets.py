@@ -83,6 +83,7 @@ async def test_no_key_on_async_error_paths(
     assert KEY not in caplog.text
 
 
+@pytest.mark.integration
 def test_no_key_when_the_connection_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     client = ActiveCampaign("http://127.0.0.1:9", KEY, max_retries=1, max_retry_wait=0.5)
@@ -223,6 +224,7 @@ async def test_an_echoed_key_never_reaches_an_async_exception(
     _check_no_key(info.value, caplog.text)
 
 
+@pytest.mark.integration
 def test_a_refused_connection_carries_no_key_in_its_cause() -> None:
     client = ActiveCampaign("http://127.0.0.1:9", KEY, max_retries=1, max_retry_wait=0.5)
     with pytest.raises(ACExportError) as info:

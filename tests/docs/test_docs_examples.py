@@ -148,6 +148,7 @@ def _run_clients_on(monkeypatch: pytest.MonkeyPatch, clock: VirtualClock, url: s
     patch(AsyncActiveCampaign, clock.asleep)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_page_examples_run(
     page: Path, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch

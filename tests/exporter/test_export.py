@@ -1,4 +1,8 @@
-"""SegmentExporter and AsyncSegmentExporter through the fake (MockTransport, virtual clock)."""
+"""SegmentExporter and AsyncSegmentExporter through the fake (MockTransport, virtual clock).
+
+Every scenario runs through both exporters (the ``exporting`` fixture, tests/exporter/conftest.py);
+the async-only ones (async iterables) come after them.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ from acexport import (
     SegmentExporter,
 )
 from acexport.testing import FakeActiveCampaign, VirtualClock, sample_profiles
-from helpers import make_client
+from helpers import KEY, Exporting
+
+pytestmark = pytest.mark.anyio
 
 MAPPING = FieldMapping(
     email="Email",
@@ -59,16 +65,16 @@ def _adds_up(report: ExportReport) -> None:
     assert [e.index for e in report.errors] == sorted(e.index for e in report.errors)
 
 
-def _export(client: ActiveCampaign, profiles: Any, **kwargs: Any) -> ExportReport:
-    report = SegmentExporter(client, 1, kwargs.pop("mapping", MAPPING), **kwargs).export(profiles)
+async def _export(exporting: Exporting, profiles: Any, **kwargs: Any) -> ExportReport:
+    report = await exporting.export(profiles, kwargs.pop("mapping", MAPPING), **kwargs)
     _adds_up(report)
     return report
 
 
-def test_export_lands_every_contact_with_fields_tags_and_list(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_export_lands_every_contact_with_fields_tags_and_list(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
-    report = _export(client, _profiles(600))
+    report = await _export(exporting, _profiles(600))
     assert (report.received, report.exported, report.errors) == (600, 600, ())
     assert fake.stats.bulk_requests == 3  # 250 + 250 + 100
     c = fake.contact_by_email("user7@example.com")
@@ -80,23 +86,25 @@ def test_export_lands_every_contact_with_fields_tags_and_list(
     assert report.requests == fake.stats.requests
 
 
-def test_duplicates_first_occurrence_wins(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+async def test_duplicates_first_occurrence_wins(
+    exporting: Exporting, fake: FakeActiveCampaign
+) -> None:
     rows = _profiles(20)
     rows.insert(5, {**rows[2], "Email": " USER2@Example.com ", "FirstName": "Second"})
-    report = _export(client, rows)
+    report = await _export(exporting, rows)
     assert (report.exported, report.duplicates) == (20, 1)
     assert fake.contact_by_email("user2@example.com").first_name == "First2"  # type: ignore[union-attr]
 
 
-def test_invalid_rows_are_reported_not_sent(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_invalid_rows_are_reported_not_sent(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     rows = _profiles(12)
     rows[3]["Email"] = "o'brien@example.com"
     rows[4]["Email"] = "nobody@localhost"
     rows[5]["Email"] = None
     rows[6]["Tier"] = {"nested": "dict"}
-    report = _export(client, rows)
+    report = await _export(exporting, rows)
     assert report.invalid == 4
     assert [e.index for e in report.errors] == [3, 4, 5, 6]
     assert all(e.kind == "invalid" and e.reason for e in report.errors)
@@ -104,10 +112,10 @@ def test_invalid_rows_are_reported_not_sent(
     assert report.exported == 8
 
 
-def test_small_export_uses_contact_endpoints(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_small_export_uses_contact_endpoints(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
-    report = _export(client, _profiles(3))
+    report = await _export(exporting, _profiles(3))
     assert report.exported == 3
     assert fake.stats.bulk_requests == 0
     c = fake.contact_by_email("user1@example.com")
@@ -116,11 +124,11 @@ def test_small_export_uses_contact_endpoints(
 
 
 @pytest.mark.parametrize("n", [3, 40])
-def test_consent_an_unsubscribed_contact_is_never_resubscribed(
-    client: ActiveCampaign, fake: FakeActiveCampaign, n: int
+async def test_consent_an_unsubscribed_contact_is_never_resubscribed(
+    exporting: Exporting, fake: FakeActiveCampaign, n: int
 ) -> None:
     fake.add_contact("user1@example.com", lists={1: 2})
-    report = _export(client, _profiles(n))
+    report = await _export(exporting, _profiles(n))
     assert report.exported == n
     c = fake.contact_by_email("user1@example.com")
     assert c is not None
@@ -129,57 +137,59 @@ def test_consent_an_unsubscribed_contact_is_never_resubscribed(
     assert fake.contact_by_email("user0@example.com").lists == {1: 1}  # type: ignore[union-attr]
 
 
-def test_excluded_contacts_are_rejected(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+async def test_excluded_contacts_are_rejected(
+    exporting: Exporting, fake: FakeActiveCampaign
+) -> None:
     fake.exclude("user4@example.com")
-    report = _export(client, _profiles(30))
+    report = await _export(exporting, _profiles(30))
     assert (report.exported, report.rejected) == (29, 1)
     assert report.errors[0].index == 4
     assert report.errors[0].kind == "rejected"
     assert "exclusion" in report.errors[0].reason
 
 
-def test_an_address_the_server_refuses_rejects_only_that_row(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_an_address_the_server_refuses_rejects_only_that_row(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.reject_emails({"user5@example.com", "user260@example.com"})
-    report = _export(client, _profiles(300))
+    report = await _export(exporting, _profiles(300))
     assert (report.exported, report.rejected) == (298, 2)
     assert [e.index for e in report.errors] == [5, 260]
     assert all("refused" in e.reason for e in report.errors)
     assert fake.contact_by_email("user6@example.com") is not None
 
 
-def test_interrupted_batches_are_resubmitted(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_interrupted_batches_are_resubmitted(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.faults.batch_outcomes(["interrupted", "failed"])
-    report = _export(client, _profiles(300))
+    report = await _export(exporting, _profiles(300))
     assert report.exported == 300
     assert fake.stats.bulk_requests == 4
     assert len(fake.contacts) == 300
 
 
-def test_batches_that_keep_failing_end_as_failed_rows(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_batches_that_keep_failing_end_as_failed_rows(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.faults.batch_outcomes(["interrupted"] * 3)
-    report = _export(client, _profiles(50), max_resubmits=2)
+    report = await _export(exporting, _profiles(50), max_resubmits=2)
     assert (report.exported, report.failed) == (0, 50)
     assert "interrupted 3 times" in report.errors[0].reason
 
 
-def test_server_errors_are_retried_by_the_client(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_server_errors_are_retried_by_the_client(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.faults.queue(503, path="/api/3/import/bulk_import", times=2)
     fake.faults.queue("reset_after", path="/api/3/import/info", times=2)
-    report = _export(client, _profiles(260))
+    report = await _export(exporting, _profiles(260))
     assert report.exported == 260
     assert len(fake.contacts) == 260
 
 
-def test_no_429_when_the_limits_match(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
-    _export(client, _profiles(2500))
+async def test_no_429_when_the_limits_match(exporting: Exporting, fake: FakeActiveCampaign) -> None:
+    await _export(exporting, _profiles(2500))
     stats = fake.stats
     assert (stats.refused_429, stats.refused_bulk_rate) == (0, 0)
     assert stats.bulk_requests == 10
@@ -193,49 +203,48 @@ def test_no_429_when_the_limits_match(client: ActiveCampaign, fake: FakeActiveCa
         ("unknown_field", ConfigError),
     ],
 )
-def test_problems_are_found_before_any_contact_is_sent(
-    fake: FakeActiveCampaign, clock: VirtualClock, setup: str, error: type[Exception]
+async def test_problems_are_found_before_any_contact_is_sent(
+    exporting: Exporting,
+    fake: FakeActiveCampaign,
+    clock: VirtualClock,
+    setup: str,
+    error: type[Exception],
 ) -> None:
-    client = make_client(fake, clock)
     list_id, mapping = 1, MAPPING
     if setup == "bad_key":
-        client.close()
-        client = ActiveCampaign(
-            "https://acct.api-us1.com",
-            "wrong",
-            transport=fake.transport(),
-            clock=clock,
-            sleep=clock.sleep,
-        )
+        await exporting.aclose()
+        exporting = Exporting(exporting.mode, fake, clock, key="wrong")
     elif setup == "no_list":
         list_id = 99
     else:
         mapping = FieldMapping(email="Email", fields={"NO_SUCH_FIELD": "Tier"})
     with pytest.raises(error):
-        SegmentExporter(client, list_id, mapping).export(_profiles(50))
-    client.close()
+        await exporting.export(_profiles(50), mapping, list_id=list_id)
+    await exporting.aclose()
     assert fake.stats.bulk_requests == 0
     assert fake.contacts == []
 
 
-def test_dry_run_sends_nothing(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+async def test_dry_run_sends_nothing(exporting: Exporting, fake: FakeActiveCampaign) -> None:
     rows = [*_profiles(300), {"Email": "bad"}, *_profiles(1)]
-    report = _export(client, rows, dry_run=True)
+    report = await _export(exporting, rows, dry_run=True)
     assert report.dry_run
     assert (report.exported, report.invalid, report.duplicates) == (300, 1, 1)
     assert fake.contacts == []
     assert fake.stats.bulk_requests == 0
 
 
-def test_progress_is_reported_at_least_once_per_batch(client: ActiveCampaign) -> None:
+async def test_progress_is_reported_at_least_once_per_batch(exporting: Exporting) -> None:
     seen: list[ExportProgress] = []
-    _export(client, _profiles(1000), on_progress=seen.append)
+    await _export(exporting, _profiles(1000), on_progress=seen.append)
     assert len(seen) >= 4
     assert seen[-1].exported == 1000
     assert all(a.received <= b.received for a, b in itertools.pairwise(seen))
 
 
-def test_cancel_settles_what_is_in_flight(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
+async def test_cancel_settles_what_is_in_flight(
+    exporting: Exporting, fake: FakeActiveCampaign
+) -> None:
     cancel = threading.Event()
 
     def on_progress(p: ExportProgress) -> None:
@@ -248,7 +257,7 @@ def test_cancel_settles_what_is_in_flight(client: ActiveCampaign, fake: FakeActi
             yield _profiles(1, i)[0]
             i += 1
 
-    report = _export(client, endless(), on_progress=on_progress, cancel=cancel)
+    report = await _export(exporting, endless(), on_progress=on_progress, cancel=cancel)
     assert report.cancelled
     assert report.received >= 750
     # What was submitted settled and is in the account...
@@ -259,15 +268,15 @@ def test_cancel_settles_what_is_in_flight(client: ActiveCampaign, fake: FakeActi
     assert all("cancelled before it was sent" in e.reason for e in report.errors)
 
 
-def test_an_iterable_that_raises_gives_a_partial_report(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_an_iterable_that_raises_gives_a_partial_report(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     def broken() -> Iterator[dict[str, Any]]:
         yield from _profiles(600)
         raise RuntimeError("cursor lost")
 
     with pytest.raises(ExportError, match="cursor lost") as info:
-        SegmentExporter(client, 1, MAPPING).export(broken())
+        await exporting.export(broken(), MAPPING)
     report = info.value.report
     _adds_up(report)
     assert report.received == 600
@@ -276,28 +285,28 @@ def test_an_iterable_that_raises_gives_a_partial_report(
     assert len(fake.contacts) == 500
 
 
-def test_revoked_key_mid_export_stops_with_a_partial_report(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_revoked_key_mid_export_stops_with_a_partial_report(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.faults.queue(403, path="/api/3/import/bulk_import", times=100)
     with pytest.raises(ExportError) as info:
-        SegmentExporter(client, 1, MAPPING).export(_profiles(600))
+        await exporting.export(_profiles(600), MAPPING)
     report = info.value.report
     _adds_up(report)
     assert report.failed == report.received - report.exported
 
 
-def test_info_logs_carry_counts_not_emails(
-    client: ActiveCampaign, caplog: pytest.LogCaptureFixture
+async def test_info_logs_carry_counts_not_emails(
+    exporting: Exporting, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="acexport")
-    _export(client, list(sample_profiles(400, invalid_fraction=0.05)))
+    await _export(exporting, list(sample_profiles(400, invalid_fraction=0.05)))
     infos = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert any("exported" in m for m in infos)
     assert not any("@" in m for m in infos)
 
 
-# --- async -------------------------------------------------------------------------------------
+# --- async only: async iterables ---------------------------------------------------------------
 
 
 async def _agen(rows: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -305,7 +314,6 @@ async def _agen(rows: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         yield row
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("use_async_iterable", [False, True])
 async def test_async_export(
     aclient: AsyncActiveCampaign, fake: FakeActiveCampaign, use_async_iterable: bool
@@ -320,19 +328,6 @@ async def test_async_export(
     assert fake.stats.refused_429 == 0
 
 
-@pytest.mark.anyio
-async def test_async_small_export_keeps_consent(
-    aclient: AsyncActiveCampaign, fake: FakeActiveCampaign
-) -> None:
-    fake.add_contact("user0@example.com", lists={1: 2})
-    report = await AsyncSegmentExporter(aclient, 1, MAPPING).export(_profiles(2))
-    _adds_up(report)
-    assert report.exported == 2
-    assert fake.contact_by_email("user0@example.com").lists == {1: 2}  # type: ignore[union-attr]
-    assert fake.contact_by_email("user1@example.com").lists == {1: 1}  # type: ignore[union-attr]
-
-
-@pytest.mark.anyio
 async def test_async_iterable_that_raises(aclient: AsyncActiveCampaign) -> None:
     async def broken() -> AsyncIterator[dict[str, Any]]:
         for row in _profiles(30):
@@ -348,28 +343,27 @@ async def test_async_iterable_that_raises(aclient: AsyncActiveCampaign) -> None:
 # --- usage errors and edges found in review ------------------------------------------------
 
 
-def test_the_iterables_exception_is_the_cause(client: ActiveCampaign) -> None:
+async def test_the_iterables_exception_is_the_cause(exporting: Exporting) -> None:
     def broken() -> Iterator[dict[str, Any]]:
         yield _profiles(1)[0]
         raise RuntimeError("db went away")
 
     with pytest.raises(ExportError) as info:
-        SegmentExporter(client, 1, MAPPING).export(broken())
+        await exporting.export(broken(), MAPPING)
     assert isinstance(info.value.__cause__, RuntimeError)
     assert str(info.value.__cause__) == "db went away"
 
 
-def test_a_cancel_set_before_the_export_reads_nothing(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_a_cancel_set_before_the_export_reads_nothing(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     cancel = threading.Event()
     cancel.set()
-    report = _export(client, _profiles(50), cancel=cancel)
+    report = await _export(exporting, _profiles(50), cancel=cancel)
     assert (report.received, report.cancelled) == (0, True)
     assert fake.contacts == []
 
 
-@pytest.mark.anyio
 async def test_the_wrong_client_type_is_refused_at_once(
     client: ActiveCampaign, aclient: AsyncActiveCampaign
 ) -> None:
@@ -380,9 +374,12 @@ async def test_the_wrong_client_type_is_refused_at_once(
 
 
 @pytest.mark.parametrize("single", [{"Email": "a@example.com"}, "ab", b"ab"])
-def test_a_single_profile_is_not_taken_for_a_segment(client: ActiveCampaign, single: Any) -> None:
+async def test_a_single_profile_is_not_taken_for_a_segment(
+    exporting: Exporting, fake: FakeActiveCampaign, single: Any
+) -> None:
     with pytest.raises(ConfigError, match="iterable of profiles"):
-        SegmentExporter(client, 1, MAPPING).export(single)
+        await exporting.export(single, MAPPING)
+    assert fake.stats.requests == 0  # refused before the checks, too
 
 
 def test_field_mapping_fields_are_read_only() -> None:
@@ -390,17 +387,20 @@ def test_field_mapping_fields_are_read_only() -> None:
         MAPPING.fields["X"] = "Y"  # type: ignore[index]
 
 
-def test_exporter_repr_names_the_list_not_the_key(client: ActiveCampaign) -> None:
-    text = repr(SegmentExporter(client, 1, MAPPING))
+async def test_exporter_repr_names_the_list_not_the_key(exporting: Exporting) -> None:
+    text = repr(exporting.exporter(1, MAPPING))
+    # also shows that each mode runs its own exporter
+    expected = {"sync": "SegmentExporter(", "async": "AsyncSegmentExporter("}[exporting.mode]
+    assert text.startswith(expected)
     assert "list_id=1" in text
-    assert "KEY" not in text
+    assert KEY not in text
 
 
-def test_small_export_rejects_a_refused_contact_and_sends_the_rest(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_small_export_rejects_a_refused_contact_and_sends_the_rest(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.reject_emails({"user1@example.com"})  # the server refuses it (422 on contact/sync)
-    report = _export(client, _profiles(4))
+    report = await _export(exporting, _profiles(4))
     assert (report.exported, report.rejected) == (3, 1)
     assert report.errors[0].index == 1
     assert report.errors[0].kind == "rejected"
@@ -408,23 +408,21 @@ def test_small_export_rejects_a_refused_contact_and_sends_the_rest(
     assert fake.contact_by_email("user3@example.com").tags == {"seg"}  # type: ignore[union-attr]
 
 
-def test_small_export_stops_when_the_key_is_refused_mid_way(
-    client: ActiveCampaign, fake: FakeActiveCampaign
+async def test_small_export_stops_when_the_key_is_refused_mid_way(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.faults.queue(403, path="/api/3/contact/sync", times=10)
     with pytest.raises(ExportError) as info:
-        SegmentExporter(client, 1, MAPPING).export(_profiles(5))
+        await exporting.export(_profiles(5), MAPPING)
     report = info.value.report
     _adds_up(report)
     assert (report.received, report.failed, report.exported) == (5, 5, 0)
 
 
-@pytest.mark.anyio
-async def test_async_small_export_retries_server_errors(
-    aclient: AsyncActiveCampaign, fake: FakeActiveCampaign
+async def test_small_export_retries_server_errors(
+    exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.faults.queue(503, path="/api/3/contactLists", times=2)
-    report = await AsyncSegmentExporter(aclient, 1, MAPPING).export(_profiles(3))
-    _adds_up(report)
+    report = await _export(exporting, _profiles(3))
     assert report.exported == 3
     assert all(fake.contact_by_email(f"user{i}@example.com").lists == {1: 1} for i in range(3))  # type: ignore[union-attr]

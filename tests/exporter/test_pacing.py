@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import pytest
 
-from acexport import FieldMapping, SegmentExporter
+from acexport import AsyncSegmentExporter, FieldMapping, SegmentExporter
 from acexport.testing import FakeActiveCampaign, VirtualClock
+from helpers import MODES
 
 BATCHES = 40
 FIRST_POLL = 1.0  # ActiveCampaign answers `status: false` for about a second
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("processing", [0.0, 10.0, 50.0])
-def test_bulk_budget_is_used_whatever_the_processing_time(processing: float) -> None:
+async def test_bulk_budget_is_used_whatever_the_processing_time(
+    processing: float, mode: str
+) -> None:
     clock = VirtualClock()
     fake = FakeActiveCampaign(
         requests_per_second=5,
@@ -28,8 +33,13 @@ def test_bulk_budget_is_used_whatever_the_processing_time(processing: float) -> 
     )
     fake.add_list("L")
     rows = [{"Email": f"u{i}@example.com"} for i in range(BATCHES * 250)]
-    with fake.client() as client:
-        report = SegmentExporter(client, 1, FieldMapping(email="Email")).export(rows)
+    mapping = FieldMapping(email="Email")
+    if mode == "sync":
+        with fake.client() as client:
+            report = SegmentExporter(client, 1, mapping).export(rows)
+    else:
+        async with fake.async_client() as aclient:
+            report = await AsyncSegmentExporter(aclient, 1, mapping).export(rows)
     assert report.exported == len(rows)
     submitted = sorted(b.submitted_at for b in fake.batches.values())
     assert len(submitted) == BATCHES

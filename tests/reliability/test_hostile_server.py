@@ -94,6 +94,7 @@ def _no_sleep(seconds: float) -> None:
         ("tags", "tags", {"tag": "t"}),
     ],
 )
+@pytest.mark.integration
 def test_a_server_repeating_its_first_page_is_stopped(
     method: str, key: str, item: dict[str, str]
 ) -> None:
@@ -107,6 +108,7 @@ def test_a_server_repeating_its_first_page_is_stopped(
     assert server.requests == 2  # the first page, then its repeat: no more
 
 
+@pytest.mark.integration
 def test_a_server_ignoring_id_greater_is_stopped() -> None:
     page = {"contacts": [{"id": str(i), "email": f"{i}@x.co"} for i in range(1, 101)]}
     body = json.dumps(page).encode()
@@ -141,6 +143,7 @@ def _urls(plain_http_port: int) -> list[tuple[str, str]]:
     ]
 
 
+@pytest.mark.integration
 def test_refused_and_plain_text_tls_fail_at_once(plain_http_port: int) -> None:
     for url, says in _urls(plain_http_port):
         client = _client(url)
@@ -152,6 +155,7 @@ def test_refused_and_plain_text_tls_fail_at_once(plain_http_port: int) -> None:
         assert KEY not in str(info.value)
 
 
+@pytest.mark.integration
 @pytest.mark.anyio
 async def test_refused_and_plain_text_tls_fail_at_once_async(plain_http_port: int) -> None:
     async def no_sleep(seconds: float) -> None:

@@ -54,6 +54,7 @@ def small_export_steps(run: ExportRun, contacts: Sequence[PlannedContact]) -> Sm
             tag_ids.append((yield from _tag_id(name)))
     except APIError as error:
         if isinstance(error, AuthenticationError):
+            tally.not_exported(contacts, "failed", f"the export stopped: {error}")
             raise CannotContinue(str(error), error) from None
         tally.not_exported(contacts, "failed", f"could not find or create the tags: {error}")
         return
