@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
+import httpx
 from typing_extensions import assert_type
 
 from acexport import (
@@ -35,6 +36,7 @@ from acexport import (
     Tag,
     User,
 )
+from acexport.testing import VirtualClock
 
 
 def sync_client(client: ActiveCampaign) -> None:
@@ -80,6 +82,19 @@ def exporters(client: ActiveCampaign, aclient: AsyncActiveCampaign) -> None:
     assert_type(report.ok, bool)
     exporter = AsyncSegmentExporter(aclient, 1, mapping)
     assert_type(exporter.report, ExportReport | None)
+    incremental = SegmentExporter(client, 1, mapping, state="state.sqlite", full_refresh=True)
+    assert_type(incremental.export([]).unchanged, int)
+    SegmentExporter(client, 1, mapping, state=SqliteState("s.sqlite"))
+    SegmentExporter(client, 1, mapping, dry_run="yes")  # type: ignore[arg-type]
+    SegmentExporter(aclient, 1, mapping)  # type: ignore[arg-type]
+
+
+def client_time(transport: httpx.MockTransport) -> None:
+    clock = VirtualClock()
+    ActiveCampaign("https://a.example.com", "k", clock=clock, sleep=clock.sleep)
+    AsyncActiveCampaign("https://a.example.com", "k", clock=clock, sleep=clock.asleep)
+    ActiveCampaign("https://a.example.com", "k", transport=transport)
+    AsyncActiveCampaign("https://a.example.com", "k", sleep=clock.sleep)  # type: ignore[arg-type]
 
 
 def errors(exc: RateLimitError, exp: ExportError) -> None:

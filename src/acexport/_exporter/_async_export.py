@@ -35,7 +35,6 @@ from ._common import (
 )
 from ._common import wrong_client as _wrong_client
 from ._delta import save
-from ._mapping import FieldMapping
 from ._pipeline import Batch, PlannedContact
 from ._resume import resume_steps
 from ._run import ExportRun, small_export
@@ -45,7 +44,7 @@ from ._small import small_export_steps
 __all__ = ["AsyncSegmentExporter"]
 
 
-class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
+class AsyncSegmentExporter(ExporterBase[AsyncActiveCampaign, AsyncCaller]):
     """The async twin of :class:`SegmentExporter`: same options; ``await export(profiles)``
     takes an ``Iterable`` or an ``AsyncIterable``.
 
@@ -54,12 +53,11 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
     batches settle, set the ``cancel`` event instead.
     """
 
-    def __init__(
-        self, client: AsyncActiveCampaign, list_id: int, mapping: FieldMapping, **options: Any
-    ) -> None:
+    @classmethod
+    def _seam(cls, client: object) -> AsyncCaller:
         if not isinstance(client, AsyncActiveCampaign):
-            raise _wrong_client(type(self).__name__, "AsyncActiveCampaign", client)
-        super().__init__(caller_of(client), list_id, mapping, **options)
+            raise _wrong_client(cls.__name__, "AsyncActiveCampaign", client)
+        return caller_of(client)
 
     async def export(self, profiles: Iterable[Any] | AsyncIterable[Any]) -> ExportReport:
         """Export ``profiles`` and return the report. See :class:`SegmentExporter`."""

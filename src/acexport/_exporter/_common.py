@@ -45,6 +45,7 @@ StateArg: TypeAlias = "str | os.PathLike[str] | StateStore | None"
 logger = logging.getLogger("acexport")
 
 CallerT = TypeVar("CallerT", Caller, AsyncCaller)
+ClientT = TypeVar("ClientT")
 
 #: Profiles read between two looks at the cancel token.
 CANCEL_CHECK_EVERY = 256
@@ -52,12 +53,12 @@ CANCEL_CHECK_EVERY = 256
 MAX_IDLE_SLEEP = 1.0
 
 
-class ExporterBase(Generic[CallerT]):
+class ExporterBase(Generic[ClientT, CallerT]):
     """The options both exporters take and the latest run's report."""
 
     def __init__(
         self,
-        caller: CallerT,
+        client: ClientT,
         list_id: int,
         mapping: FieldMapping,
         *,
@@ -83,7 +84,7 @@ class ExporterBase(Generic[CallerT]):
         if isinstance(state, str) and not state.strip():
             raise ConfigError("state must not be an empty path")
         self._state: StateArg = state
-        self._caller: CallerT = caller
+        self._caller: CallerT = self._seam(client)
         self._options = ExportOptions(
             list_id=list_id,
             mapping=mapping,
@@ -101,6 +102,11 @@ class ExporterBase(Generic[CallerT]):
             full_refresh=bool(full_refresh),
         )
         self._run: ExportRun | None = None
+
+    @classmethod
+    def _seam(cls, client: object) -> CallerT:
+        """The client's caller; ConfigError for a client of the other kind."""
+        raise NotImplementedError
 
     @property
     def report(self) -> ExportReport | None:

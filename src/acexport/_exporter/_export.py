@@ -33,7 +33,6 @@ from ._common import (
 )
 from ._common import wrong_client as _wrong_client
 from ._delta import save
-from ._mapping import FieldMapping
 from ._pipeline import Batch, PlannedContact
 from ._resume import resume_steps
 from ._run import ExportRun, small_export
@@ -43,7 +42,7 @@ from ._small import small_export_steps
 __all__ = ["SegmentExporter"]
 
 
-class SegmentExporter(ExporterBase[Caller]):
+class SegmentExporter(ExporterBase[ActiveCampaign, Caller]):
     """Exports any iterable of profiles onto one ActiveCampaign list.
 
     ``export(profiles)`` checks the credentials, the list and the mapping's custom fields
@@ -67,12 +66,11 @@ class SegmentExporter(ExporterBase[Caller]):
     down), it raises :class:`ExportError` whose ``report`` still adds up.
     """
 
-    def __init__(
-        self, client: ActiveCampaign, list_id: int, mapping: FieldMapping, **options: Any
-    ) -> None:
+    @classmethod
+    def _seam(cls, client: object) -> Caller:
         if not isinstance(client, ActiveCampaign):
-            raise _wrong_client(type(self).__name__, "ActiveCampaign", client)
-        super().__init__(caller_of(client), list_id, mapping, **options)
+            raise _wrong_client(cls.__name__, "ActiveCampaign", client)
+        return caller_of(client)
 
     def export(self, profiles: Iterable[Any]) -> ExportReport:
         """Export ``profiles`` and return the report. See the class docstring."""
