@@ -29,6 +29,8 @@ from ._common import (
     ExporterBase,
     StateSession,
     check_profiles,
+    leave_steps,
+    leavers_of,
     log_resumed,
     preflight,
     state_failed,
@@ -111,7 +113,21 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
         except BaseException:
             run.interrupted()
             raise
-        return run.finish()
+        return await self._leave(run, session)
+
+    async def _leave(self, run: ExportRun, session: StateSession | None) -> ExportReport:
+        """The export read its whole input: take leavers off the list (``on_leave``)."""
+        report = run.finish()
+        leavers = await to_thread.run_sync(leavers_of, run, session)
+        if not leavers:
+            return run.report() if run.removed else report
+        assert session is not None
+        steps = leave_steps(run, leavers)
+        removal = await adrive(
+            steps, partial(perform, self._caller, run.count_request), (APIError,)
+        )
+        await to_thread.run_sync(session.left, run, removal)
+        return run.report()
 
     async def _read(
         self, run: ExportRun, session: StateSession | None, source: AsyncIterator[Any]

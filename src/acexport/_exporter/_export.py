@@ -27,6 +27,8 @@ from ._common import (
     ExporterBase,
     StateSession,
     check_profiles,
+    leave_steps,
+    leavers_of,
     log_resumed,
     preflight,
     state_failed,
@@ -123,7 +125,19 @@ class SegmentExporter(ExporterBase[Caller]):
         except BaseException:
             run.interrupted()
             raise
-        return run.finish()
+        return self._leave(run, session)
+
+    def _leave(self, run: ExportRun, session: StateSession | None) -> ExportReport:
+        """The export read its whole input: take leavers off the list (``on_leave``)."""
+        report = run.finish()
+        leavers = leavers_of(run, session)
+        if not leavers:
+            return run.report() if run.removed else report
+        assert session is not None
+        steps = leave_steps(run, leavers)
+        removal = drive(steps, partial(perform, self._caller, run.count_request), (APIError,))
+        session.left(run, removal)
+        return run.report()
 
     def _read(
         self, run: ExportRun, session: StateSession | None, source: Iterator[Any]

@@ -235,6 +235,7 @@ class Planner:
         "_empty_bytes",
         "_exclude_automations",
         "_max_bytes",
+        "_refused",
         "_rows",
         "_seen",
         "_seen_add",
@@ -300,6 +301,7 @@ class Planner:
 
         self._seen = SeenEmails()
         self._seen_add = self._seen.add
+        self._refused = SeenEmails()  # valid emails of rows refused for another reason
         self._batch: list[PlannedContact] = []
         self._empty_bytes = BODY_EMPTY_LEN + (len(BODY_EXCLUDE) if self._exclude_automations else 0)
         self._batch_bytes = self._empty_bytes
@@ -312,6 +314,11 @@ class Planner:
     def unique(self) -> int:
         """How many distinct emails were planned so far (what the dedupe set holds)."""
         return self._seen.count
+
+    def planned(self, email: str) -> bool:
+        """Whether this run read a row with ``email`` that is not refused for its address:
+        planned, or refused for another value (a bad phone does not make a person leave)."""
+        return email in self._seen or email in self._refused
 
     def feed(self, index: int, profile: object) -> Batch | None:
         """Plan one profile; return a full batch when this profile completed one, else None."""
@@ -427,6 +434,10 @@ class Planner:
     def _refuse(self, index: int, raw: object, reason: str) -> Batch | None:
         """Count the row as invalid with its RowError; return None, what ``feed`` returns."""
         self.invalid += 1
+        if isinstance(raw, str):
+            email = normalize_email(raw)[0]
+            if email is not None:
+                self._refused.add(email)
         self.errors.append(
             RowError(index=index, email=_given_email(raw), kind="invalid", reason=reason)
         )

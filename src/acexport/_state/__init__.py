@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from ._protocol import ListState, ListSummary, OpenBatch, StateStore, StoredRow
+from ._protocol import ListState, ListSummary, OpenBatch, StateStore, StoredRow, TrackedContact
 from ._sqlite import SqliteState
 
-__all__ = ["ListState", "ListSummary", "OpenBatch", "SqliteState", "StateStore", "StoredRow"]
+__all__ = [
+    "ListState",
+    "ListSummary",
+    "OpenBatch",
+    "SqliteState",
+    "StateStore",
+    "StoredRow",
+    "TrackedContact",
+]
