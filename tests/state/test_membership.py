@@ -338,3 +338,83 @@ def test_ten_thousand_leavers_take_forty_bulk_imports(
     assert fake.stats.bulk_requests - bulk == math.ceil(10_000 / 250)
     assert sum(1 for c in fake.contacts if c.lists.get(1) == 2) == 10_000
     assert tracked(state) == []
+
+
+# --- identity keys ----------------------------------------------------------------------------
+
+KEYED = FieldMapping(email="Email", first_name="Name", key="Id", tags=("segment:vip",))
+
+
+def keyed(n: int) -> list[dict[str, Any]]:
+    return [{"Id": i, "Email": f"p{i}@example.com", "Name": f"P{i}"} for i in range(n)]
+
+
+def test_a_changed_email_is_changed_in_place(
+    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.sqlite"
+    run(keyed(40), KEYED, state=state)
+    before = fake.contact_by_email("p3@example.com")
+    assert before is not None
+    contacts = len(fake.contacts)
+    rows = keyed(40)
+    rows[3]["Email"] = "New3@example.com"
+    puts = fake.stats.by_endpoint.get(("PUT", "/api/3/contacts/{id}"), 0)
+    report = run(rows, KEYED, state=state, on_leave="unsubscribe")
+    adds_up(report)
+    assert (report.exported, report.unchanged, report.removed) == (1, 39, 0)
+    assert fake.stats.by_endpoint[("PUT", "/api/3/contacts/{id}")] - puts == 1
+    after = fake.contact_by_email("new3@example.com")
+    assert after is not None
+    assert after.id == before.id  # the same contact: its id, lists and tags kept
+    assert after.lists == {1: 1}
+    assert after.tags == {"segment:vip"}
+    assert fake.contact_by_email("p3@example.com") is None
+    assert len(fake.contacts) == contacts
+    assert "p3@example.com" not in tracked(state)
+    assert "new3@example.com" in tracked(state)
+    assert run(rows, KEYED, state=state, on_leave="unsubscribe").unchanged == 40
+
+
+def test_a_changed_email_onto_another_contact_is_rejected_and_nothing_merged(
+    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.sqlite"
+    run(keyed(40), KEYED, state=state)
+    fake.add_contact("taken@example.com", first_name="Someone", lists={1: 1})
+    rows = keyed(40)
+    rows[3]["Email"] = "taken@example.com"
+    report = run(rows, KEYED, state=state, on_leave="unsubscribe")
+    adds_up(report)
+    assert (report.rejected, report.unchanged, report.removed) == (1, 39, 0)
+    (error,) = report.errors
+    assert error.email == "taken@example.com"
+    assert "already belongs to another ActiveCampaign contact" in error.reason
+    old = fake.contact_by_email("p3@example.com")
+    assert old is not None
+    assert old.lists == {1: 1}  # not a leaver: the person is still in the segment
+    taken = fake.contact_by_email("taken@example.com")
+    assert taken is not None
+    assert (taken.first_name, taken.tags) == ("Someone", frozenset())
+    assert "p3@example.com" in tracked(state)
+
+
+def test_a_dry_run_changes_no_email_and_finds_no_leaver(
+    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.sqlite"
+    run(keyed(40), KEYED, state=state)
+    rows = keyed(40)
+    rows[3]["Email"] = "new3@example.com"
+    report = run(rows, KEYED, state=state, dry_run=True, on_leave="unsubscribe")
+    assert (report.exported, report.removed) == (1, 0)  # a dry run: no PUT, no leaver
+    assert fake.stats.by_endpoint.get(("PUT", "/api/3/contacts/{id}"), 0) == 0
+    assert fake.contact_by_email("p3@example.com") is not None
+
+
+def test_a_key_that_is_not_text_or_a_number_refuses_the_row(run: Run, tmp_path: Path) -> None:
+    rows = keyed(12)
+    rows[5]["Id"] = ["not", "a", "key"]
+    report = run(rows, KEYED, state=tmp_path / "s.sqlite")
+    assert (report.invalid, report.exported) == (1, 11)
+    assert "key ('Id') is list" in report.errors[0].reason

@@ -37,6 +37,7 @@ from ._common import (
 )
 from ._common import wrong_client as _wrong_client
 from ._delta import save
+from ._identity import identity_steps, moved, moves_of
 from ._mapping import FieldMapping
 from ._pipeline import Batch, PlannedContact
 from ._resume import resume_steps
@@ -161,6 +162,14 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
         delta = run.delta
         if delta is None or session is None or not run.phase.submits:
             return [batch]
+        dry_run = run.options.dry_run
+        moves = await to_thread.run_sync(moves_of, session.list, run.planner, batch, dry_run)
+        if moves:
+            steps = identity_steps(moves)
+            result = await adrive(
+                steps, partial(perform, self._caller, run.count_request), (APIError,)
+            )
+            batch = await to_thread.run_sync(moved, session.list, run.tally, batch, result)
         emails = delta.emails(batch)
         return delta.add(
             batch, await to_thread.run_sync(session.list.confirmed, emails) if emails else {}

@@ -37,7 +37,7 @@ def digest(contact: PlannedContact) -> bytes:
 
 
 def rows(contacts: Iterable[PlannedContact]) -> list[StoredRow]:
-    return [StoredRow(c.email, digest(c)) for c in contacts]
+    return [StoredRow(c.email, digest(c), key=c.key) for c in contacts]
 
 
 class Delta:
@@ -64,6 +64,8 @@ class Delta:
         return [] if self.full_refresh else [c.email.lower() for c in batch]
 
     def add(self, batch: Batch, confirmed: Mapping[str, bytes]) -> list[Batch]:
+        if not batch.contacts:
+            return []
         if confirmed:
             changed = [c for c in batch if confirmed.get(c.email.lower()) != digest(c)]
             self.unchanged += len(batch) - len(changed)

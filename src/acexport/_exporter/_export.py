@@ -35,6 +35,7 @@ from ._common import (
 )
 from ._common import wrong_client as _wrong_client
 from ._delta import save
+from ._identity import identity_steps, moved, moves_of
 from ._mapping import FieldMapping
 from ._pipeline import Batch, PlannedContact
 from ._resume import resume_steps
@@ -167,6 +168,12 @@ class SegmentExporter(ExporterBase[Caller]):
         delta = run.delta
         if delta is None or session is None or not run.phase.submits:
             return [batch]
+        dry_run = run.options.dry_run
+        moves = moves_of(session.list, run.planner, batch, dry_run)
+        if moves:
+            steps = identity_steps(moves)
+            result = drive(steps, partial(perform, self._caller, run.count_request), (APIError,))
+            batch = moved(session.list, run.tally, batch, result)
         emails = delta.emails(batch)
         return delta.add(batch, session.list.confirmed(emails) if emails else {})
 
