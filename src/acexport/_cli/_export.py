@@ -34,12 +34,17 @@ def _mapping(args: argparse.Namespace) -> FieldMapping:
         phone=args.phone,
         fields=dict(fields),
         tags=args.tag,
+        key=args.key,
     )
 
 
 def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
     mapping = _mapping(args)
-    columns = [args.email, args.first_name, args.last_name, args.phone]
+    if args.on_leave is not None and args.state is None:
+        raise UsageError("--on-leave needs --state: leavers are the contacts it recorded")
+    if args.on_leave == "untag" and not args.tag:
+        raise UsageError("--on-leave untag removes the --tag tags: give at least one --tag")
+    columns = [args.email, args.first_name, args.last_name, args.phone, args.key]
     columns += [column for _, column in args.field]
     with contextlib.ExitStack() as stack:
         # Everything that can be refused is refused before anything is sent: the report file
@@ -76,6 +81,9 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             on_progress=progress,
             cancel=signals.cancel,
             poll_interval=SANDBOX_POLL_INTERVAL if args.sandbox else 2.0,
+            state=args.state,
+            on_leave=args.on_leave,
+            max_leave=args.max_leave,
         )
         code = EXIT_OK
         stopped: str | None = None
