@@ -45,3 +45,21 @@ def test_bad_membership_options_exit_2(
     path = write_csv(tmp_path / "p.csv", clean_rows(3))
     assert main(sandbox_export(path, *extra)) == 2
     assert message in capsys.readouterr().err
+
+
+def test_leavers_not_removed_are_printed() -> None:
+    import io
+
+    from acexport import ExportReport, RemovalError
+    from acexport._cli._output import Output
+    from acexport._cli._reports import print_report
+
+    errors = tuple(RemovalError(f"l{i}@example.com", "refused\x1b[2J") for i in range(12))
+    report = ExportReport(list_id=1, received=3, exported=3, removed=2, removal_errors=errors)
+    stream = io.StringIO()
+    print_report(report, Output(stream), None)
+    text = stream.getvalue()
+    assert "removed 2 leavers, 12 removals failed" in text
+    assert "12 leavers not removed (tried again next run):" in text
+    assert "<l0@example.com>: refused\\x1b[2J" in text  # escaped, never a terminal control
+    assert "... and 2 more" in text

@@ -418,3 +418,49 @@ def test_a_key_that_is_not_text_or_a_number_refuses_the_row(run: Run, tmp_path: 
     report = run(rows, KEYED, state=tmp_path / "s.sqlite")
     assert (report.invalid, report.exported) == (1, 11)
     assert "key ('Id') is list" in report.errors[0].reason
+
+
+def test_a_failed_untag_keeps_the_leaver_and_remembers_its_contact_id(
+    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.sqlite"
+    run(profiles(20), TAGGED, state=state)
+    # every attempt (the first and its 6 retries) at the leaver's contactTags fails
+    fake.faults.queue(500, path="/api/3/contacts/{id}/contactTags", times=7)
+    report = run(profiles(19), TAGGED, state=state, on_leave="untag", max_leave=0.1)
+    assert (report.removed, report.removal_failed) == (0, 1)
+    (error,) = report.removal_errors
+    assert error.email == "p19@example.com"
+    assert error.reason.startswith("untagging failed")
+    assert tags(fake, "p19@example.com") == {"segment:vip"}
+    with SqliteState(state) as store:
+        (leaver,) = [
+            c for c in store.open_list(ACCOUNT, 1, write=False).tracked("", 100) if c.contact_id
+        ]
+    assert leaver.email == "p19@example.com"
+    before = dict(fake.stats.by_endpoint)
+    retry = run(profiles(19), TAGGED, state=state, on_leave="untag", max_leave=0.1)
+    assert (retry.removed, retry.removal_failed) == (1, 0)
+    made = {k: v - before.get(k, 0) for k, v in fake.stats.by_endpoint.items()}
+    assert made.get(("GET", "/api/3/contacts"), 0) == 0  # the id was known: no lookup
+    assert tags(fake, "p19@example.com") == frozenset()
+
+
+def test_cancelling_during_removal_leaves_the_rest_tracked(
+    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.sqlite"
+    run(profiles(20), TAGGED, state=state)
+    deletes = ("DELETE", "/api/3/contactTags/{id}")
+
+    class AfterFirstUntag:
+        def is_set(self) -> bool:
+            return fake.stats.by_endpoint.get(deletes, 0) >= 1
+
+    report = run(
+        profiles(16), TAGGED, state=state, on_leave="untag", max_leave=0.2, cancel=AfterFirstUntag()
+    )
+    assert report.cancelled
+    assert (report.removed, report.removal_failed) == (1, 3)
+    assert all("cancelled" in e.reason for e in report.removal_errors)
+    assert len(tracked(state)) == 19

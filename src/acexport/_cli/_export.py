@@ -110,7 +110,8 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             err.write(f"acexport: {stopped}\n")
         report = tidy(report)
         if code == EXIT_OK:
-            code = signals.exit_code if report.cancelled else EXIT_OK if report.ok else EXIT_ROWS
+            ok = report.ok and not report.removal_errors
+            code = signals.exit_code if report.cancelled else EXIT_OK if ok else EXIT_ROWS
         print_report(report, out, args.report)
         if args.dry_run and not report.cancelled:
             out.write(estimate(report.exported, bulk_per_minute) + "\n")

@@ -268,9 +268,13 @@ def leave_steps(
     """How to take ``leavers`` off, as the run's ``on_leave`` says."""
     opts = run.options
     if opts.on_leave == "untag":
-        return untag_steps(leavers, opts.mapping.tags)
+        return untag_steps(leavers, opts.mapping.tags, run.is_cancelled)
     return unsubscribe_steps(
-        leavers, opts.list_id, poll_interval=opts.poll_interval, settle_timeout=opts.settle_timeout
+        leavers,
+        opts.list_id,
+        poll_interval=opts.poll_interval,
+        settle_timeout=opts.settle_timeout,
+        stop=run.is_cancelled,
     )
 
 

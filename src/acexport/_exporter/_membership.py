@@ -53,6 +53,7 @@ PAGE = 1000
 UNSUBSCRIBE_BATCH = 250
 #: Poll errors of one unsubscribe batch after which it is given up for this run.
 _MAX_POLL_ERRORS = 5
+_CANCELLED = "the export was cancelled before this leaver was removed; tried again next run"
 
 
 def check_on_leave(
@@ -143,15 +144,20 @@ def unsubscribe_steps(
     *,
     poll_interval: float,
     settle_timeout: float,
+    stop: Callable[[], bool] = lambda: False,
 ) -> Generator[ops.Operation[Any] | Sleep, Any, Removal]:
     """Unsubscribe ``leavers`` from ``list_id`` with bulk imports of 250 (email and
-    ``unsubscribe`` only), then poll each batch until it ends or ``settle_timeout`` passes."""
+    ``unsubscribe`` only), then poll each batch until it ends or ``settle_timeout`` passes.
+    Once ``stop()`` is true nothing more is submitted (what was submitted is still polled)."""
     errors: list[RemovalError] = []
     open_: list[tuple[str, list[str]]] = []
     emails = [c.email for c in leavers]
     tail = contact_tail((), (), (list_id,), exclude_automations=False)
     for start in range(0, len(emails), UNSUBSCRIBE_BATCH):
         chunk = emails[start : start + UNSUBSCRIBE_BATCH]
+        if stop():
+            errors.extend(RemovalError(e, _CANCELLED) for e in emails[start:])
+            break
         body = join_body(
             [('{"email":' + encode_str(e) + tail).encode() for e in chunk],
             exclude_automations=False,
@@ -227,14 +233,17 @@ def _tag_ids(
 
 
 def untag_steps(
-    leavers: Sequence[TrackedContact], tags: Sequence[str]
+    leavers: Sequence[TrackedContact],
+    tags: Sequence[str],
+    stop: Callable[[], bool] = lambda: False,
 ) -> Generator[ops.Operation[Any] | Sleep, Any, Removal]:
     """Remove the mapping's ``tags`` from each leaver; their subscription is left alone.
 
     Requests: one ``GET /tags?search=`` per tag, once; then per leaver one
     ``GET /contacts?email=`` (skipped when the state knows the contact id), one
     ``GET /contacts/{id}/contactTags`` and one ``DELETE /contactTags/{link}`` per tag of the
-    mapping the contact has.
+    mapping the contact has. A contact id the state knew that ActiveCampaign no longer has is
+    looked up again by email. Once ``stop()`` is true the other leavers are left for next run.
     """
     try:
         tag_ids = yield from _tag_ids(tags)
@@ -246,23 +255,29 @@ def untag_steps(
     learned: list[tuple[str, int]] = []
     gone = 0
     for n, leaver in enumerate(leavers):
+        if stop():
+            errors.extend(RemovalError(c.email, _CANCELLED) for c in leavers[n:])
+            break
         contact_id = leaver.contact_id
         try:
-            if contact_id is None and tag_ids:
+            links: tuple[ContactTag, ...] | None = None
+            if contact_id is not None and tag_ids:
+                with contextlib.suppress(NotFoundError):  # a stale id: look it up again
+                    links = yield ops.contact_tags(contact_id)
+            if links is None and tag_ids:
                 contact: Contact | None = yield ops.find_contact_by_email(leaver.email)
                 if contact is None:
                     gone += 1
                     removed.append(leaver.email)
                     continue
                 contact_id = contact.id
-            if tag_ids:
-                assert contact_id is not None
                 try:
-                    links: tuple[ContactTag, ...] = yield ops.contact_tags(contact_id)
+                    links = yield ops.contact_tags(contact_id)
                 except NotFoundError:
                     gone += 1
                     removed.append(leaver.email)
                     continue
+            if links is not None:
                 for link in links:
                     if link.tag_id in tag_ids and link.id is not None:
                         with contextlib.suppress(NotFoundError):  # removed meanwhile: fine
@@ -273,7 +288,7 @@ def untag_steps(
             break
         except APIError as error:
             errors.append(RemovalError(leaver.email, _reason("untagging failed", error)))
-            if contact_id is not None and leaver.contact_id is None:
+            if contact_id is not None and contact_id != leaver.contact_id:
                 learned.append((leaver.email, contact_id))
             continue
         removed.append(leaver.email)
