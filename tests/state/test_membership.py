@@ -464,3 +464,17 @@ def test_cancelling_during_removal_leaves_the_rest_tracked(
     assert (report.removed, report.removal_failed) == (1, 3)
     assert all("cancelled" in e.reason for e in report.removal_errors)
     assert len(tracked(state)) == 19
+
+
+def test_adding_a_key_to_the_mapping_sends_every_row_once_to_record_the_keys(
+    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.sqlite"
+    unkeyed = FieldMapping(email="Email", first_name="Name", tags=("segment:vip",))
+    run(keyed(40), unkeyed, state=state)
+    assert run(keyed(40), KEYED, state=state).exported == 40  # the keys are recorded now
+    rows = keyed(40)
+    rows[7]["Email"] = "new7@example.com"
+    report = run(rows, KEYED, state=state, on_leave="unsubscribe")
+    assert (report.exported, report.unchanged, report.removed) == (1, 39, 0)
+    assert fake.contact_by_email("p7@example.com") is None

@@ -32,8 +32,12 @@ _blake2b = hashlib.blake2b
 
 
 def digest(contact: PlannedContact) -> bytes:
-    """What the state keeps of a contact: the BLAKE2b (16 bytes) of its bulk-import JSON."""
-    return _blake2b(contact.encoded, digest_size=16).digest()
+    """What the state keeps of a contact: the BLAKE2b (16 bytes) of its bulk-import JSON, and
+    of its customer key when it has one (so adding ``key=`` to a mapping sends every row once
+    more, which records the keys)."""
+    if contact.key is None:
+        return _blake2b(contact.encoded, digest_size=16).digest()
+    return _blake2b(contact.encoded + b"\x00key:" + contact.key.encode(), digest_size=16).digest()
 
 
 def rows(contacts: Iterable[PlannedContact]) -> list[StoredRow]:
