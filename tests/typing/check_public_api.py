@@ -23,6 +23,7 @@ from acexport import (
     ListMembership,
     ListStatus,
     RateLimitError,
+    RemovalError,
     RowError,
     SegmentExporter,
     Tag,
@@ -73,6 +74,11 @@ def exporters(client: ActiveCampaign, aclient: AsyncActiveCampaign) -> None:
     assert_type(report.ok, bool)
     exporter = AsyncSegmentExporter(aclient, 1, mapping)
     assert_type(exporter.report, ExportReport | None)
+    keyed = FieldMapping(email="Email", key="CustomerId", tags=("vip",))
+    left = SegmentExporter(client, 1, keyed, state="s.db", on_leave="untag", max_leave=0.2)
+    assert_type(left.export([]).removed, int)
+    assert_type(left.export([]).removal_errors, tuple[RemovalError, ...])
+    assert_type(left.export([]).removal_failed, int)
 
 
 def errors(exc: RateLimitError, exp: ExportError) -> None:
