@@ -96,3 +96,29 @@ def test_a_version_1_file_is_brought_to_version_2(
     assert conn.execute("PRAGMA user_version").fetchone() == (2,)
     assert conn.execute("SELECT value FROM meta WHERE key = 'migrated_to_2_by'").fetchone()
     conn.close()
+
+
+def test_leavers_are_counted_then_collected_in_chunks_without_repeats(tmp_path: Path) -> None:
+    from acexport._exporter._membership import collect, count
+
+    with SqliteState(tmp_path / "s.db") as store:
+        lst = store.open_list(ACCOUNT, 1, write=True)
+        lst.record_confirmed([StoredRow(f"p{i:04d}@x.io", D) for i in range(2500)])
+
+        def present(email: str) -> bool:
+            return int(email[1:5]) % 3 != 0  # every third contact left
+
+        assert count(lst, present, 0.5, dry_run=False) == (834, None)
+        leaving, problem = count(lst, present, 0.3, dry_run=False)
+        assert leaving == 834
+        assert problem is not None
+        assert "834 of the 2,500" in problem
+        chunks: list[list[str]] = []
+        after: str | None = ""
+        while after is not None:
+            leavers, after = collect(lst, present, after, want=300)
+            chunks.append([c.email for c in leavers])
+            lst.drop(chunks[-1])  # as a run does after each chunk: the cursor is unaffected
+        found = [e for chunk in chunks for e in chunk]
+        assert found == [f"p{i:04d}@x.io" for i in range(0, 2500, 3)]
+        assert [len(c) for c in chunks] == [334, 333, 167]  # whole pages of 1,000 contacts

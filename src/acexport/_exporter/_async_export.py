@@ -29,9 +29,10 @@ from ._common import (
     ExporterBase,
     StateSession,
     check_profiles,
+    count_leavers,
     leave_steps,
-    leavers_of,
     log_resumed,
+    next_leavers,
     preflight,
     state_failed,
 )
@@ -117,17 +118,20 @@ class AsyncSegmentExporter(ExporterBase[AsyncCaller]):
         return await self._leave(run, session)
 
     async def _leave(self, run: ExportRun, session: StateSession | None) -> ExportReport:
-        """The export read its whole input: take leavers off the list (``on_leave``)."""
+        """The export read its whole input: take leavers off the list (``on_leave``), a chunk
+        at a time, each written to the state before the next is read."""
         report = run.finish()
-        leavers = await to_thread.run_sync(leavers_of, run, session)
-        if not leavers:
+        if not await to_thread.run_sync(count_leavers, run, session):
             return run.report() if run.removed else report
         assert session is not None
-        steps = leave_steps(run, leavers)
-        removal = await adrive(
-            steps, partial(perform, self._caller, run.count_request), (APIError,)
-        )
-        await to_thread.run_sync(session.left, run, removal)
+        after: str | None = ""
+        while after is not None:
+            leavers, after = await to_thread.run_sync(next_leavers, run, session, after)
+            if leavers:
+                steps = leave_steps(run, leavers)
+                count = partial(perform, self._caller, run.count_request)
+                removal = await adrive(steps, count, (APIError,))
+                await to_thread.run_sync(session.left, run, removal)
         return run.report()
 
     async def _read(

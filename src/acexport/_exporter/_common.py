@@ -30,7 +30,8 @@ from ._membership import (
     OnLeave,
     Removal,
     check_on_leave,
-    scan,
+    collect,
+    count,
     unsubscribe_steps,
     untag_steps,
 )
@@ -43,9 +44,10 @@ __all__ = [
     "StateArg",
     "StateSession",
     "check_profiles",
+    "count_leavers",
     "leave_steps",
-    "leavers_of",
     "log_resumed",
+    "next_leavers",
     "preflight",
     "state_failed",
 ]
@@ -183,8 +185,8 @@ class StateSession:
 
     def left(self, run: ExportRun, removal: Removal) -> None:
         """Leavers were taken off: forget those removed, remember what was learned."""
-        run.removed = len(removal.removed)
-        run.removal_errors = removal.errors
+        run.removed += len(removal.removed)
+        run.removal_errors += removal.errors
         try:
             self.list.drop(removal.removed)
             if removal.contact_ids:
@@ -235,31 +237,48 @@ def _run_record(report: ExportReport) -> dict[str, Any]:
     }
 
 
-def leavers_of(run: ExportRun, session: StateSession | None) -> list[TrackedContact]:
-    """The leavers to take off now (blocking: reads the state). None at all unless the run
-    has ``on_leave`` and read its whole input without stopping early; a dry run only counts
-    them. Too many leaving (``max_leave``) raises :class:`ExportError` and removes nobody."""
+def count_leavers(run: ExportRun, session: StateSession | None) -> int:
+    """How many leavers to take off now (blocking: reads the state). None at all unless the
+    run has ``on_leave`` and read its whole input without stopping early; a dry run only
+    counts them (in ``run.removed``) and returns 0. Too many leaving (``max_leave``) raises
+    :class:`ExportError` and removes nobody."""
     opts = run.options
     if session is None or opts.on_leave is None or run.ending is not None or run.cancelled:
-        return []
+        return 0
     try:
-        leavers, problem = scan(
+        leaving, problem = count(
             session.list, run.planner.planned, opts.max_leave, dry_run=opts.dry_run
         )
     except StateError as exc:
-        raise ExportError(
-            f"could not look for leavers in the state {session.store.location}: {exc}; "
-            "nobody was removed",
-            report=run.report(),
-        ) from exc
+        raise _not_read(run, session, exc) from exc
     if problem is not None:
         logger.warning("list %d: %s", opts.list_id, problem)
         raise ExportError(problem, report=run.report())
     if opts.dry_run:
-        run.removed = len(leavers)
-        return []
-    logger.info("list %d: %d leavers to %s", opts.list_id, len(leavers), opts.on_leave)
-    return leavers
+        run.removed = leaving
+        return 0
+    if leaving:
+        logger.info("list %d: %d leavers to %s", opts.list_id, leaving, opts.on_leave)
+    return leaving
+
+
+def next_leavers(
+    run: ExportRun, session: StateSession, after: str
+) -> tuple[list[TrackedContact], str | None]:
+    """The next chunk of leavers after email ``after``, and the next ``after`` (None: the
+    last chunk). Blocking: reads the state."""
+    try:
+        return collect(session.list, run.planner.planned, after)
+    except StateError as exc:
+        raise _not_read(run, session, exc) from exc
+
+
+def _not_read(run: ExportRun, session: StateSession, exc: StateError) -> ExportError:
+    return ExportError(
+        f"could not look for leavers in the state {session.store.location}: {exc}; "
+        f"{run.removed} were removed before",
+        report=run.report(),
+    )
 
 
 def leave_steps(

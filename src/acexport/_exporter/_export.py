@@ -27,9 +27,10 @@ from ._common import (
     ExporterBase,
     StateSession,
     check_profiles,
+    count_leavers,
     leave_steps,
-    leavers_of,
     log_resumed,
+    next_leavers,
     preflight,
     state_failed,
 )
@@ -129,15 +130,20 @@ class SegmentExporter(ExporterBase[Caller]):
         return self._leave(run, session)
 
     def _leave(self, run: ExportRun, session: StateSession | None) -> ExportReport:
-        """The export read its whole input: take leavers off the list (``on_leave``)."""
+        """The export read its whole input: take leavers off the list (``on_leave``), a chunk
+        at a time, each written to the state before the next is read."""
         report = run.finish()
-        leavers = leavers_of(run, session)
-        if not leavers:
+        if not count_leavers(run, session):
             return run.report() if run.removed else report
         assert session is not None
-        steps = leave_steps(run, leavers)
-        removal = drive(steps, partial(perform, self._caller, run.count_request), (APIError,))
-        session.left(run, removal)
+        after: str | None = ""
+        while after is not None:
+            leavers, after = next_leavers(run, session, after)
+            if leavers:
+                steps = leave_steps(run, leavers)
+                count = partial(perform, self._caller, run.count_request)
+                removal = drive(steps, count, (APIError,))
+                session.left(run, removal)
         return run.report()
 
     def _read(

@@ -5,9 +5,10 @@ not among this run's valid rows. Leavers are looked for only when the run read i
 and stopped for no reason (no cancel, no read error, no fatal error): a run that stopped early
 has not seen the whole segment, and removing people because of it would be a disaster.
 
-:func:`scan` reads the state's confirmed contacts in pages of :data:`PAGE` (a list of
-millions is never loaded at once) twice: once to count (the guard), once to collect the
-leavers when the guard lets them go. :func:`unsubscribe_steps` and :func:`untag_steps` are
+:func:`count` reads the state's confirmed contacts in pages of :data:`PAGE` (a list of
+millions is never loaded at once) to count the leavers for the guard; when it lets them go,
+:func:`collect` gathers them :data:`LEAVE_CHUNK` at a time, and each chunk is taken off and
+written to the state before the next is read. :func:`unsubscribe_steps` and :func:`untag_steps` are
 sans-I/O generators like :mod:`._resume`: they yield operations and waits, are sent the
 answers, and return a :class:`Removal` for :meth:`~._common.StateSession.left` to write.
 """
@@ -30,12 +31,14 @@ from .._state import ListState, TrackedContact
 
 __all__ = [
     "DEFAULT_MAX_LEAVE",
+    "LEAVE_CHUNK",
     "PAGE",
     "OnLeave",
     "Removal",
     "check_on_leave",
+    "collect",
+    "count",
     "guard",
-    "scan",
     "unsubscribe_steps",
     "untag_steps",
 ]
@@ -49,6 +52,8 @@ DEFAULT_MAX_LEAVE = 0.1
 
 #: Confirmed contacts read from the state at a time.
 PAGE = 1000
+#: Leavers taken off between two writes to the state (10 unsubscribe imports).
+LEAVE_CHUNK = 2500
 #: Leavers per bulk-import unsubscribe (ActiveCampaign's limit per request).
 UNSUBSCRIBE_BATCH = 250
 #: Poll errors of one unsubscribe batch after which it is given up for this run.
@@ -78,8 +83,7 @@ def check_on_leave(
         )
 
 
-def _pages(state: ListState) -> Generator[list[TrackedContact], None, None]:
-    after = ""
+def _pages(state: ListState, after: str = "") -> Generator[list[TrackedContact], None, None]:
     while True:
         page = state.tracked(after, PAGE)
         if not page:
@@ -90,22 +94,29 @@ def _pages(state: ListState) -> Generator[list[TrackedContact], None, None]:
         after = page[-1].email
 
 
-def scan(
+def count(
     state: ListState, present: Callable[[str], bool], max_leave: float, *, dry_run: bool
-) -> tuple[list[TrackedContact], str | None]:
-    """(leavers, None), or ([], why nobody may be removed): blocking I/O on the state.
-
-    The first pass only counts; the leavers are collected in a second pass, and only when
-    the guard (:func:`guard`) lets them go.
-    """
+) -> tuple[int, str | None]:
+    """(leavers, None), or (leavers, why nobody may be removed): blocking, reads the state's
+    confirmed contacts a page at a time (the guard, :func:`guard`, needs the whole count)."""
     tracked = leaving = 0
     for page in _pages(state):
         tracked += len(page)
         leaving += sum(1 for c in page if not present(c.email))
-    problem = guard(tracked, leaving, max_leave, dry_run=dry_run)
-    if problem is not None or not leaving:
-        return [], problem
-    return [c for page in _pages(state) for c in page if not present(c.email)], None
+    return leaving, guard(tracked, leaving, max_leave, dry_run=dry_run)
+
+
+def collect(
+    state: ListState, present: Callable[[str], bool], after: str, want: int = LEAVE_CHUNK
+) -> tuple[list[TrackedContact], str | None]:
+    """The next leavers, at least ``want`` of them unless the list ends first, from emails
+    after ``after``; and where to go on from (None at the end). Blocking: reads the state."""
+    leavers: list[TrackedContact] = []
+    for page in _pages(state, after):
+        leavers.extend(c for c in page if not present(c.email))
+        if len(leavers) >= want and len(page) == PAGE:
+            return leavers, page[-1].email
+    return leavers, None
 
 
 def guard(tracked: int, leaving: int, max_leave: float, *, dry_run: bool = False) -> str | None:
