@@ -65,7 +65,12 @@ class SegmentExporter(ExporterBase[Caller]):
     failed or interrupted), ``concurrency`` (requests at once, default 4: submits and polls
     overlap so the bulk budget stays busy; the client's rate limits still hold), and
     ``cancel`` (an Event: when set, nothing more is read or submitted, what is in flight
-    settles, and the report comes back with ``cancelled=True``).
+    settles, and the report comes back with ``cancelled=True``), ``state`` (a path or a
+    :class:`StateStore`: contacts confirmed as they are are not sent again), ``full_refresh``,
+    ``on_leave`` (``"unsubscribe"`` or ``"untag"``: with a state, contacts an earlier run
+    exported that are not in this one are taken off the list once the whole input was read;
+    see docs/membership.md) and ``max_leave`` (default 0.1: when a larger share of the tracked
+    contacts would leave, nobody is removed and :class:`ExportError` is raised).
 
     If the iterable raises, or the export cannot go on (the key is revoked, the API stays
     down), it raises :class:`ExportError` whose ``report`` still adds up.
