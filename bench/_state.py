@@ -18,8 +18,8 @@ import resource
 import sys
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from _common import KEY, profiles

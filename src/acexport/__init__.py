@@ -44,8 +44,16 @@ from ._models import (
     Tag,
     User,
 )
-from ._report import ExportProgress, ExportReport, RowError, RowErrorKind
-from ._state import ListState, ListSummary, OpenBatch, SqliteState, StateStore, StoredRow
+from ._report import ExportProgress, ExportReport, RemovalError, RowError, RowErrorKind
+from ._state import (
+    ListState,
+    ListSummary,
+    OpenBatch,
+    SqliteState,
+    StateStore,
+    StoredRow,
+    TrackedContact,
+)
 from ._version import __version__
 
 # A library logs, the application decides where it goes: without this, Python's last-resort
@@ -83,6 +91,7 @@ __all__ = [
     "NotFoundError",
     "OpenBatch",
     "RateLimitError",
+    "RemovalError",
     "ResponseValidationError",
     "RowError",
     "RowErrorKind",
@@ -94,6 +103,7 @@ __all__ = [
     "StateStore",
     "StoredRow",
     "Tag",
+    "TrackedContact",
     "UnprocessableEntityError",
     "User",
     "__version__",

@@ -211,6 +211,19 @@ class AsyncContacts(_AsyncResource):
         """Put a tag (by id) on a contact."""
         return await self._caller.run(ops.add_tag(contact_id, tag_id))
 
+    async def tags(self, contact_id: int) -> Sequence[ContactTag]:
+        """The contact's tag links; ``remove_tag`` takes a link's ``id``."""
+        return await self._caller.run(ops.contact_tags(contact_id))
+
+    async def remove_tag(self, link_id: int) -> None:
+        """Take a tag off a contact, by the link's id (from ``tags``), not the tag's."""
+        await self._caller.run(ops.remove_tag(link_id))
+
+    async def change_email(self, contact_id: int, email: str) -> Contact:
+        """Change a contact's email in place (it keeps its id, lists and tags).
+        :class:`UnprocessableEntityError` if another contact has that address."""
+        return await self._caller.run(ops.change_email(contact_id, email))
+
 
 class AsyncFields(_AsyncResource):
     """``client.fields``: custom contact fields."""

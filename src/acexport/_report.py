@@ -7,7 +7,7 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["ExportProgress", "ExportReport", "RowError", "RowErrorKind"]
+__all__ = ["ExportProgress", "ExportReport", "RemovalError", "RowError", "RowErrorKind"]
 
 RowErrorKind = Literal["invalid", "rejected", "failed"]
 
@@ -25,6 +25,15 @@ class RowError:
     index: int
     email: str | None
     kind: RowErrorKind
+    reason: str
+
+
+@attrs.frozen
+class RemovalError:
+    """A leaver (``on_leave``) whose removal from the list failed: it stays tracked by the
+    state and is tried again next run. ``email`` as the state keeps it (lowercased)."""
+
+    email: str
     reason: str
 
 
@@ -61,6 +70,11 @@ class ExportReport:
     - ``dry_run``: nothing was sent; ``exported`` counts what would have been.
     - ``cancelled``: the export was cancelled; what had been read is still accounted for.
     - ``incremental``: the export compared every contact with a state (``unchanged`` applies).
+    - ``removed`` (with ``on_leave``): leavers, contacts an earlier run put on the list that
+      are not in this one, taken off (unsubscribed or untagged; a dry run counts who would
+      be). ``removal_errors``: leavers whose removal failed, with the reason; they stay
+      tracked and are tried next run. Leavers are not profiles of this run: outside the
+      ``received`` sum.
     """
 
     list_id: int
@@ -77,6 +91,13 @@ class ExportReport:
     cancelled: bool = False
     unchanged: int = 0
     incremental: bool = False
+    removed: int = 0
+    removal_errors: tuple[RemovalError, ...] = ()
+
+    @property
+    def removal_failed(self) -> int:
+        """Leavers whose removal failed (``len(removal_errors)``)."""
+        return len(self.removal_errors)
 
     @property
     def ok(self) -> bool:
@@ -91,8 +112,15 @@ class ExportReport:
             f"{prefix} {self.exported} of {self.received} profiles to list {self.list_id}: "
             f"{unchanged}{self.duplicates} duplicates, {self.invalid} invalid, "
             f"{self.rejected} rejected, {self.failed} failed "
-            f"({self.requests} requests, {self.elapsed:.1f}s)"
+            f"({self.requests} requests, {self.elapsed:.1f}s)" + self._leavers_summary()
         )
+
+    def _leavers_summary(self) -> str:
+        if not (self.removed or self.removal_errors):
+            return ""
+        verb = "would remove" if self.dry_run else "removed"
+        failed = f", {self.removal_failed} removals failed" if self.removal_errors else ""
+        return f"; {verb} {self.removed} leavers{failed}"
 
     def _repr_html_(self) -> str:
         rows = "".join(

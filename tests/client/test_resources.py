@@ -69,6 +69,17 @@ def test_contacts(client: ActiveCampaign, fake: FakeActiveCampaign) -> None:
     link = client.contacts.add_tag(contact.id, tag.id)
     assert (link.contact_id, link.tag_id) == (contact.id, tag.id)
     assert fake.contact_by_email("ann@example.com").tags == {"vip"}  # type: ignore[union-attr]
+    (found,) = client.contacts.tags(contact.id)
+    assert (found.id, found.tag_id) == (link.id, tag.id)
+    assert found.id is not None
+    client.contacts.remove_tag(found.id)
+    assert client.contacts.tags(contact.id) == ()
+    moved = client.contacts.change_email(contact.id, "ann.new@example.com")
+    assert (moved.id, moved.email) == (contact.id, "ann.new@example.com")
+    client.contacts.sync("bob@example.com")
+    with pytest.raises(UnprocessableEntityError):
+        client.contacts.change_email(contact.id, "bob@example.com")
+    contact = client.contacts.change_email(contact.id, "ann@example.com")
 
     client.contacts.delete(contact.id)
     with pytest.raises(NotFoundError):

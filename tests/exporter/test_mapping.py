@@ -55,7 +55,7 @@ def test_repr_is_readable() -> None:
     assert repr(mapping) == (
         "FieldMapping(email=<function get_email>, "
         "first_name=<function test_repr_is_readable.<locals>.<lambda>>, last_name=None, "
-        "phone=operator.itemgetter('tel'), fields={'TIER': 'Tier'}, tags=('a',))"
+        "phone=operator.itemgetter('tel'), fields={'TIER': 'Tier'}, tags=('a',), key=None)"
     )
 
 

@@ -28,6 +28,7 @@ from acexport import (
     ListSummary,
     OpenBatch,
     RateLimitError,
+    RemovalError,
     RowError,
     SegmentExporter,
     SqliteState,
@@ -87,6 +88,12 @@ def exporters(client: ActiveCampaign, aclient: AsyncActiveCampaign) -> None:
     SegmentExporter(client, 1, mapping, state=SqliteState("s.sqlite"))
     SegmentExporter(client, 1, mapping, dry_run="yes")  # type: ignore[arg-type]
     SegmentExporter(aclient, 1, mapping)  # type: ignore[arg-type]
+
+    keyed = FieldMapping(email="Email", key="CustomerId", tags=("vip",))
+    left = SegmentExporter(client, 1, keyed, state="s.db", on_leave="untag", max_leave=0.2)
+    assert_type(left.export([]).removed, int)
+    assert_type(left.export([]).removal_errors, tuple[RemovalError, ...])
+    assert_type(left.export([]).removal_failed, int)
 
 
 def client_time(transport: httpx.MockTransport) -> None:

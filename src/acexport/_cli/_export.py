@@ -34,6 +34,7 @@ def _mapping(args: argparse.Namespace) -> FieldMapping:
         phone=args.phone,
         fields=dict(fields),
         tags=args.tag,
+        key=args.key,
     )
 
 
@@ -41,7 +42,11 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
     mapping = _mapping(args)
     if args.full_refresh and args.state is None:
         raise UsageError("--full-refresh goes with --state")
-    columns = [args.email, args.first_name, args.last_name, args.phone]
+    if args.on_leave is not None and args.state is None:
+        raise UsageError("--on-leave needs --state: leavers are the contacts it recorded")
+    if args.on_leave == "untag" and not args.tag:
+        raise UsageError("--on-leave untag removes the --tag tags: give at least one --tag")
+    columns = [args.email, args.first_name, args.last_name, args.phone, args.key]
     columns += [column for _, column in args.field]
     with contextlib.ExitStack() as stack:
         # Everything that can be refused is refused before anything is sent: the report file
@@ -80,6 +85,8 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             poll_interval=SANDBOX_POLL_INTERVAL if args.sandbox else 2.0,
             state=args.state,
             full_refresh=args.full_refresh,
+            on_leave=args.on_leave,
+            max_leave=args.max_leave,
         )
         code = EXIT_OK
         stopped: str | None = None
@@ -106,7 +113,8 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             err.write(f"acexport: {stopped}\n")
         report = tidy(report)
         if code == EXIT_OK:
-            code = signals.exit_code if report.cancelled else EXIT_OK if report.ok else EXIT_ROWS
+            ok = report.ok and not report.removal_errors
+            code = signals.exit_code if report.cancelled else EXIT_OK if ok else EXIT_ROWS
         print_report(report, out, args.report)
         if args.dry_run and not report.cancelled:
             out.write(estimate(report.exported, bulk_per_minute) + "\n")

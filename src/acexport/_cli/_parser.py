@@ -6,6 +6,7 @@ import argparse
 from typing import NoReturn
 
 from .._config import API_KEY_ENV, API_URL_ENV
+from .._exporter._membership import DEFAULT_MAX_LEAVE
 from .._version import __version__
 from ._account import cmd_check, cmd_fields, cmd_lists
 from ._errors import ArgumentError
@@ -66,6 +67,16 @@ def _rate(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a fraction from 0 to 1 (0.1 = 10%)")
     return value
 
 
@@ -190,6 +201,39 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a tag to put on every exported contact (created if missing); repeatable",
     )
+    mapping.add_argument(
+        "--key",
+        metavar="COLUMN",
+        help="a stable customer id column: with --state, a customer whose email changed has "
+        "the email of their contact changed in place",
+    )
+    membership = export.add_argument_group("state and membership (docs/membership.md)")
+    membership.add_argument(
+        "--state",
+        metavar="PATH",
+        help="an SQLite file (created if missing) that remembers what was sent: rows unchanged "
+        "since they were confirmed are not sent again, and a killed run resumes",
+    )
+    membership.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="with --state: send every row again (still recorded)",
+    )
+    membership.add_argument(
+        "--on-leave",
+        choices=("unsubscribe", "untag"),
+        help="contacts an earlier run exported that are no longer in the input: unsubscribe "
+        "them from the list (an opt-out ActiveCampaign will not undo) or remove the --tag "
+        "tags (needs --state)",
+    )
+    membership.add_argument(
+        "--max-leave",
+        type=_fraction,
+        default=DEFAULT_MAX_LEAVE,
+        metavar="FRACTION",
+        help="remove nobody and stop when more than this share of the tracked contacts "
+        f"would leave (default {DEFAULT_MAX_LEAVE:g}): guards against an empty or broken input",
+    )
     run = export.add_argument_group("run")
     run.add_argument(
         "--dry-run",
@@ -204,17 +248,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--report", metavar="FILE.json", help="also write the full report, every error included"
-    )
-    run.add_argument(
-        "--state",
-        metavar="PATH",
-        help="an SQLite file (created if missing) that remembers what was sent: rows unchanged "
-        "since they were confirmed are not sent again, and a killed run resumes",
-    )
-    run.add_argument(
-        "--full-refresh",
-        action="store_true",
-        help="with --state: send every row again (still recorded)",
     )
     run.add_argument(
         "-q",

@@ -109,6 +109,7 @@ def print_report(report: ExportReport, out: Output, report_path: str | None) -> 
     out.write(report.summary() + "\n")
     if report.cancelled:
         out.write("cancelled: the rows read before the cancel are accounted for above\n")
+    _print_removal_errors(report, out)
     if not report.errors:
         return
     shown = report.errors[:_ERRORS_SHOWN]
@@ -122,3 +123,15 @@ def print_report(report: ExportReport, out: Output, report_path: str | None) -> 
     if total > len(shown):
         where = report_path or "a file given with --report FILE.json"
         out.write(f"  ... and {total - len(shown)} more, all listed in {where}\n")
+
+
+def _print_removal_errors(report: ExportReport, out: Output) -> None:
+    """Leavers whose removal failed (``--on-leave``): they stay tracked for the next run."""
+    failed = report.removal_errors
+    if not failed:
+        return
+    out.write(f"{len(failed)} leavers not removed (tried again next run):\n")
+    for e in failed[:_ERRORS_SHOWN]:
+        out.write(f"  <{e.email}>: {e.reason}\n")
+    if len(failed) > _ERRORS_SHOWN:
+        out.write(f"  ... and {len(failed) - _ERRORS_SHOWN} more, all listed in --report\n")

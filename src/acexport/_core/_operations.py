@@ -373,6 +373,30 @@ def add_tag(contact_id: int, tag_id: int) -> Operation[ContactTag]:
     )
 
 
+def contact_tags(contact_id: int) -> Operation[tuple[ContactTag, ...]]:
+    """``GET /contacts/{id}/contactTags``: the contact's tag links (their ids remove them)."""
+
+    def parse(data: Any) -> tuple[ContactTag, ...]:
+        return _items(data, "contactTags", ContactTag)
+
+    return Operation("GET", f"/contacts/{int(contact_id)}/contactTags", parse)
+
+
+def remove_tag(link_id: int) -> Operation[None]:
+    """``DELETE /contactTags/{id}``: the link's id (from :func:`contact_tags`), not the tag's."""
+    return Operation("DELETE", f"/contactTags/{int(link_id)}", lambda _: None)
+
+
+def change_email(contact_id: int, email: str) -> Operation[Contact]:
+    """``PUT /contacts/{id}`` with a new email: the contact keeps its id, lists and tags.
+
+    An address another contact has is refused with 422 (``UnprocessableEntityError``)."""
+    body = {"contact": {"email": email}}
+    return Operation(
+        "PUT", f"/contacts/{int(contact_id)}", _one("contact", Contact), body=_json(body)
+    )
+
+
 # --- fields and tags ---------------------------------------------------------------------------
 
 

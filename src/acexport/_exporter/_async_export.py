@@ -29,12 +29,16 @@ from ._common import (
     ExporterBase,
     StateSession,
     check_profiles,
+    count_leavers,
+    leave_steps,
     log_resumed,
+    next_leavers,
     preflight,
     state_failed,
 )
 from ._common import wrong_client as _wrong_client
 from ._delta import save
+from ._identity import identity_steps, moved, moves_of
 from ._pipeline import Batch, PlannedContact
 from ._resume import resume_steps
 from ._run import ExportRun, small_export
@@ -111,7 +115,24 @@ class AsyncSegmentExporter(ExporterBase[AsyncActiveCampaign, AsyncCaller]):
         except BaseException:
             run.interrupted()
             raise
-        return run.finish()
+        return await self._leave(run, session)
+
+    async def _leave(self, run: ExportRun, session: StateSession | None) -> ExportReport:
+        """The export read its whole input: take leavers off the list (``on_leave``), a chunk
+        at a time, each written to the state before the next is read."""
+        report = run.finish()
+        if not await to_thread.run_sync(count_leavers, run, session):
+            return run.report() if run.removed else report
+        assert session is not None
+        after: str | None = ""
+        while after is not None:
+            leavers, after = await to_thread.run_sync(next_leavers, run, session, after)
+            if leavers:
+                steps = leave_steps(run, leavers)
+                count = partial(perform, self._caller, run.count_request)
+                removal = await adrive(steps, count, (APIError,))
+                await to_thread.run_sync(session.left, run, removal)
+        return run.report()
 
     async def _read(
         self, run: ExportRun, session: StateSession | None, source: AsyncIterator[Any]
@@ -145,6 +166,15 @@ class AsyncSegmentExporter(ExporterBase[AsyncActiveCampaign, AsyncCaller]):
         delta = run.delta
         if delta is None or session is None or not run.phase.submits:
             return [batch]
+        if run.options.mapping.key is not None:  # identity: emails changed in place first
+            dry_run = run.options.dry_run
+            moves = await to_thread.run_sync(moves_of, session.list, run.planner, batch, dry_run)
+            if moves:
+                steps = identity_steps(moves)
+                result = await adrive(
+                    steps, partial(perform, self._caller, run.count_request), (APIError,)
+                )
+                batch = await to_thread.run_sync(moved, session.list, run.tally, batch, result)
         if session.index is not None or delta.full_refresh:
             return delta.add(batch, session.index or {})
         return delta.add(

@@ -18,13 +18,24 @@ from typing import Any, Generic, TypeAlias, TypeVar
 from .._async_caller import AsyncCaller
 from .._caller import Caller
 from .._core import _operations as ops
+from .._core._call import Sleep
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
-from .._exceptions import ConfigError, StateError
+from .._exceptions import ConfigError, ExportError, StateError
 from .._models import ContactList, CustomField
 from .._report import ExportProgress, ExportReport
-from .._state import ListState, ScanningListState, SqliteState, StateStore
+from .._state import ListState, ScanningListState, SqliteState, StateStore, TrackedContact
 from ._confirmed import MAX_INDEXED, ConfirmedIndex
 from ._mapping import FieldMapping
+from ._membership import (
+    DEFAULT_MAX_LEAVE,
+    OnLeave,
+    Removal,
+    check_on_leave,
+    collect,
+    count,
+    unsubscribe_steps,
+    untag_steps,
+)
 from ._resume import Resumed
 from ._run import CancelToken, ExportOptions, ExportRun, check_list, poll_rate
 from ._schedule import CannotContinue
@@ -34,7 +45,10 @@ __all__ = [
     "StateArg",
     "StateSession",
     "check_profiles",
+    "count_leavers",
+    "leave_steps",
     "log_resumed",
+    "next_leavers",
     "preflight",
     "state_failed",
 ]
@@ -75,6 +89,8 @@ class ExporterBase(Generic[ClientT, CallerT]):
         cancel: CancelToken | None = None,
         state: StateArg = None,
         full_refresh: bool = False,
+        on_leave: OnLeave | None = None,
+        max_leave: float = DEFAULT_MAX_LEAVE,
     ) -> None:
         if not (state is None or isinstance(state, (str, os.PathLike, StateStore))):
             raise ConfigError(
@@ -83,6 +99,12 @@ class ExporterBase(Generic[ClientT, CallerT]):
             )
         if isinstance(state, str) and not state.strip():
             raise ConfigError("state must not be an empty path")
+        check_on_leave(
+            on_leave,
+            max_leave,
+            has_state=state is not None,
+            tags=mapping.tags if isinstance(mapping, FieldMapping) else (),
+        )
         self._state: StateArg = state
         self._caller: CallerT = self._seam(client)
         self._options = ExportOptions(
@@ -100,6 +122,8 @@ class ExporterBase(Generic[ClientT, CallerT]):
             concurrency=concurrency,
             cancel=cancel,
             full_refresh=bool(full_refresh),
+            on_leave=on_leave,
+            max_leave=float(max_leave),
         )
         self._run: ExportRun | None = None
 
@@ -189,6 +213,28 @@ class StateSession:
         for batch_id, emails in resumed.settled:
             self.list.settle_batch(batch_id, emails)
 
+    def left(self, run: ExportRun, removal: Removal) -> None:
+        """Leavers were taken off: forget those removed, remember what was learned."""
+        run.removed += len(removal.removed)
+        run.removal_errors += removal.errors
+        try:
+            self.list.drop(removal.removed)
+            if removal.contact_ids:
+                self.list.remember_contact_ids(dict(removal.contact_ids))
+        except StateError as exc:
+            raise ExportError(
+                f"{run.removed} leavers were taken off list {run.options.list_id}, but the "
+                f"state in {self.store.location} could not forget them ({exc}); the next run "
+                "takes them off again, which changes nothing",
+                report=run.report(),
+            ) from exc
+        if removal.gone:
+            logger.info(
+                "list %d: %d leavers no longer exist in ActiveCampaign (forgotten)",
+                run.options.list_id,
+                removal.gone,
+            )
+
     def close(self, report: ExportReport | None) -> None:
         """Remember the run (not a dry run's) and release the list and its lock."""
         try:
@@ -216,7 +262,69 @@ def _run_record(report: ExportReport) -> dict[str, Any]:
         "rejected": report.rejected,
         "failed": report.failed,
         "cancelled": report.cancelled,
+        "removed": report.removed,
+        "removal_failed": report.removal_failed,
     }
+
+
+def count_leavers(run: ExportRun, session: StateSession | None) -> int:
+    """How many leavers to take off now (blocking: reads the state). None at all unless the
+    run has ``on_leave`` and read its whole input without stopping early; a dry run only
+    counts them (in ``run.removed``) and returns 0. Too many leaving (``max_leave``) raises
+    :class:`ExportError` and removes nobody."""
+    opts = run.options
+    if session is None or opts.on_leave is None or run.ending is not None or run.cancelled:
+        return 0
+    try:
+        leaving, problem = count(
+            session.list, run.planner.planned, opts.max_leave, dry_run=opts.dry_run
+        )
+    except StateError as exc:
+        raise _not_read(run, session, exc) from exc
+    if problem is not None:
+        logger.warning("list %d: %s", opts.list_id, problem)
+        raise ExportError(problem, report=run.report())
+    if opts.dry_run:
+        run.removed = leaving
+        return 0
+    if leaving:
+        logger.info("list %d: %d leavers to %s", opts.list_id, leaving, opts.on_leave)
+    return leaving
+
+
+def next_leavers(
+    run: ExportRun, session: StateSession, after: str
+) -> tuple[list[TrackedContact], str | None]:
+    """The next chunk of leavers after email ``after``, and the next ``after`` (None: the
+    last chunk). Blocking: reads the state."""
+    try:
+        return collect(session.list, run.planner.planned, after)
+    except StateError as exc:
+        raise _not_read(run, session, exc) from exc
+
+
+def _not_read(run: ExportRun, session: StateSession, exc: StateError) -> ExportError:
+    return ExportError(
+        f"could not look for leavers in the state {session.store.location}: {exc}; "
+        f"{run.removed} were removed before",
+        report=run.report(),
+    )
+
+
+def leave_steps(
+    run: ExportRun, leavers: Sequence[TrackedContact]
+) -> Generator[ops.Operation[Any] | Sleep, Any, Removal]:
+    """How to take ``leavers`` off, as the run's ``on_leave`` says."""
+    opts = run.options
+    if opts.on_leave == "untag":
+        return untag_steps(leavers, opts.mapping.tags, run.is_cancelled)
+    return unsubscribe_steps(
+        leavers,
+        opts.list_id,
+        poll_interval=opts.poll_interval,
+        settle_timeout=opts.settle_timeout,
+        stop=run.is_cancelled,
+    )
 
 
 def log_resumed(resumed: Resumed, list_id: int) -> None:

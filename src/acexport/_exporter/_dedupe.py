@@ -51,5 +51,18 @@ class SeenEmails:
         self.count += 1
         return True
 
+    def __contains__(self, email: object) -> bool:
+        """Whether ``email`` (compared case-insensitively) was added; never adds it."""
+        if not isinstance(email, str):
+            return False
+        digest = _blake2b(email.lower().encode(), digest_size=16).digest()
+        bucket = self._buckets[(digest[0] << 7) | (digest[1] >> 1)]
+        if bucket is None:
+            return False
+        pos = bucket.find(digest)
+        while pos != -1 and pos & 15:
+            pos = bucket.find(digest, pos + 1)
+        return pos != -1
+
     def __len__(self) -> int:
         return self.count

@@ -33,12 +33,16 @@ _blake2b = hashlib.blake2b
 
 
 def digest(contact: PlannedContact) -> bytes:
-    """What the state keeps of a contact: the BLAKE2b (16 bytes) of its bulk-import JSON."""
-    return _blake2b(contact.encoded, digest_size=16).digest()
+    """What the state keeps of a contact: the BLAKE2b (16 bytes) of its bulk-import JSON, and
+    of its customer key when it has one (so adding ``key=`` to a mapping sends every row once
+    more, which records the keys)."""
+    if contact.key is None:
+        return _blake2b(contact.encoded, digest_size=16).digest()
+    return _blake2b(contact.encoded + b"\x00key:" + contact.key.encode(), digest_size=16).digest()
 
 
 def rows(contacts: Iterable[PlannedContact]) -> list[StoredRow]:
-    return [StoredRow(c.email, digest(c)) for c in contacts]
+    return [StoredRow(c.email, digest(c), key=c.key) for c in contacts]
 
 
 class Lookup(Protocol):
@@ -71,6 +75,8 @@ class Delta:
         return [] if self.full_refresh else [c.email.lower() for c in batch]
 
     def add(self, batch: Batch, confirmed: Lookup) -> list[Batch]:
+        if not batch.contacts:
+            return []
         if confirmed:
             changed = [c for c in batch if confirmed.get(c.email.lower()) != digest(c)]
             self.unchanged += len(batch) - len(changed)

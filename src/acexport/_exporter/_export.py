@@ -27,12 +27,16 @@ from ._common import (
     ExporterBase,
     StateSession,
     check_profiles,
+    count_leavers,
+    leave_steps,
     log_resumed,
+    next_leavers,
     preflight,
     state_failed,
 )
 from ._common import wrong_client as _wrong_client
 from ._delta import save
+from ._identity import identity_steps, moved, moves_of
 from ._pipeline import Batch, PlannedContact
 from ._resume import resume_steps
 from ._run import ExportRun, small_export
@@ -60,7 +64,12 @@ class SegmentExporter(ExporterBase[ActiveCampaign, Caller]):
     failed or interrupted), ``concurrency`` (requests at once, default 4: submits and polls
     overlap so the bulk budget stays busy; the client's rate limits still hold), and
     ``cancel`` (an Event: when set, nothing more is read or submitted, what is in flight
-    settles, and the report comes back with ``cancelled=True``).
+    settles, and the report comes back with ``cancelled=True``), ``state`` (a path or a
+    :class:`StateStore`: contacts confirmed as they are are not sent again), ``full_refresh``,
+    ``on_leave`` (``"unsubscribe"`` or ``"untag"``: with a state, contacts an earlier run
+    exported that are not in this one are taken off the list once the whole input was read;
+    see docs/membership.md) and ``max_leave`` (default 0.1: when a larger share of the tracked
+    contacts would leave, nobody is removed and :class:`ExportError` is raised).
 
     If the iterable raises, or the export cannot go on (the key is revoked, the API stays
     down), it raises :class:`ExportError` whose ``report`` still adds up.
@@ -123,7 +132,24 @@ class SegmentExporter(ExporterBase[ActiveCampaign, Caller]):
         except BaseException:
             run.interrupted()
             raise
-        return run.finish()
+        return self._leave(run, session)
+
+    def _leave(self, run: ExportRun, session: StateSession | None) -> ExportReport:
+        """The export read its whole input: take leavers off the list (``on_leave``), a chunk
+        at a time, each written to the state before the next is read."""
+        report = run.finish()
+        if not count_leavers(run, session):
+            return run.report() if run.removed else report
+        assert session is not None
+        after: str | None = ""
+        while after is not None:
+            leavers, after = next_leavers(run, session, after)
+            if leavers:
+                steps = leave_steps(run, leavers)
+                count = partial(perform, self._caller, run.count_request)
+                removal = drive(steps, count, (APIError,))
+                session.left(run, removal)
+        return run.report()
 
     def _read(
         self, run: ExportRun, session: StateSession | None, source: Iterator[Any]
@@ -153,6 +179,15 @@ class SegmentExporter(ExporterBase[ActiveCampaign, Caller]):
         delta = run.delta
         if delta is None or session is None or not run.phase.submits:
             return [batch]
+        if run.options.mapping.key is not None:  # identity: emails changed in place first
+            dry_run = run.options.dry_run
+            moves = moves_of(session.list, run.planner, batch, dry_run)
+            if moves:
+                steps = identity_steps(moves)
+                result = drive(
+                    steps, partial(perform, self._caller, run.count_request), (APIError,)
+                )
+                batch = moved(session.list, run.tally, batch, result)
         if session.index is not None or delta.full_refresh:
             return delta.add(batch, session.index or {})
         return delta.add(batch, session.list.confirmed(delta.emails(batch)))

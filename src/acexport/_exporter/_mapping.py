@@ -23,7 +23,7 @@ import attrs
 from .._exceptions import ConfigError
 from .._models import CustomField
 
-__all__ = ["MISSING", "FieldMapping", "Source", "resolve_fields"]
+__all__ = ["MISSING", "FieldMapping", "Source", "read_key", "resolve_fields"]
 
 #: Where a value comes from: a key / attribute name, or a callable taking the profile.
 Source: TypeAlias = str | Callable[[Any], object]
@@ -153,7 +153,9 @@ class FieldMapping:
     ``fields`` maps a custom field (its numeric id as an ``int`` or a string of digits, or its
     perstag or title, resolved once per export by :func:`resolve_fields`) to a source. ``tags``
     are tag names put on every exported contact (stripped; repeats, compared
-    case-insensitively like ActiveCampaign does, dropped).
+    case-insensitively like ActiveCampaign does, dropped). ``key`` is an optional source of a
+    stable customer id: with a ``state``, a key whose email changed since the last run has its
+    contact's email changed in place (see docs/membership.md).
 
     Anything malformed raises :class:`~acexport.ConfigError` here, not mid-export.
     """
@@ -172,6 +174,34 @@ class FieldMapping:
         factory=dict, kw_only=True, converter=_convert_fields, repr=_fields_repr, hash=False
     )
     tags: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_convert_tags)
+    key: Source | None = attrs.field(
+        default=None, kw_only=True, validator=_validate_optional, repr=_optional_repr
+    )
+
+
+_MAX_KEY = 200
+
+
+def read_key(
+    source: Source, profile: object, get: Callable[[str, object], object]
+) -> tuple[str | None, str | None]:
+    """(the profile's customer key or None when it has none, None) or (None, why refused).
+
+    A key is a ``str`` (stripped) or an ``int`` (as its digits), at most 200 characters."""
+    try:
+        value = get(source, MISSING) if isinstance(source, str) else source(profile)
+    except Exception as exc:
+        return None, f"reading {describe_source(source)} for key raised {type(exc).__name__}"
+    if value is None or value is MISSING:
+        return None, None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None, f"key ({describe_source(source)}) is {type(value).__name__}, not str or int"
+    key = value.strip()
+    if len(key) > _MAX_KEY or not key.isprintable():
+        return None, f"key ({describe_source(source)}) is over {_MAX_KEY} characters or unprintable"
+    return key or None, None
 
 
 def _field_id_of_key(key: FieldKey) -> int | None:

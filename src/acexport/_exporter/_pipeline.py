@@ -30,7 +30,7 @@ from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError
 from .._report import RowError
 from ._dedupe import SeenEmails
-from ._mapping import MISSING, FieldMapping, Source, describe_source
+from ._mapping import MISSING, FieldMapping, Source, describe_source, read_key
 from ._values import MAX_EMAIL_LENGTH, _control_search, _email_match, format_value, normalize_email
 
 __all__ = [
@@ -55,7 +55,7 @@ class PlannedContact:
     what goes between the commas of the request's ``contacts`` array.
     """
 
-    __slots__ = ("email", "encoded", "fields", "first_name", "index", "last_name", "phone")
+    __slots__ = ("email", "encoded", "fields", "first_name", "index", "key", "last_name", "phone")
 
     def __init__(
         self,
@@ -66,7 +66,9 @@ class PlannedContact:
         phone: str | None,
         fields: dict[int, str],
         encoded: bytes,
+        key: str | None = None,
     ) -> None:
+        self.key = key  # the customer key (FieldMapping.key), None without one
         self.index = index
         self.email = email
         self.first_name = first_name
@@ -234,7 +236,9 @@ class Planner:
         "_email",
         "_empty_bytes",
         "_exclude_automations",
+        "_key",
         "_max_bytes",
+        "_refused",
         "_rows",
         "_seen",
         "_seen_add",
@@ -266,6 +270,7 @@ class Planner:
         self._exclude_automations = bool(exclude_automations)
 
         self._email = _Slot(mapping.email, "email", -1, "", 0)
+        self._key = mapping.key
         slots: list[_Slot] = [
             _Slot(source, name, pos, f',"{name}":', 0)
             for pos, (name, source) in enumerate(
@@ -300,6 +305,7 @@ class Planner:
 
         self._seen = SeenEmails()
         self._seen_add = self._seen.add
+        self._refused = SeenEmails()  # valid emails of rows refused for another reason
         self._batch: list[PlannedContact] = []
         self._empty_bytes = BODY_EMPTY_LEN + (len(BODY_EXCLUDE) if self._exclude_automations else 0)
         self._batch_bytes = self._empty_bytes
@@ -312,6 +318,15 @@ class Planner:
     def unique(self) -> int:
         """How many distinct emails were planned so far (what the dedupe set holds)."""
         return self._seen.count
+
+    def planned(self, email: str) -> bool:
+        """Whether this run read a row with ``email`` that is not refused for its address:
+        planned, or refused for another value (a bad phone does not make a person leave)."""
+        return email in self._seen or email in self._refused
+
+    def keep(self, email: str) -> None:
+        """Count ``email`` as present in this run (an identity key's old address)."""
+        self._refused.add(email)
 
     def feed(self, index: int, profile: object) -> Batch | None:
         """Plan one profile; return a full batch when this profile completed one, else None."""
@@ -339,6 +354,12 @@ class Planner:
             if checked is None:
                 return self._refuse(index, raw, reason or "invalid email")
             email = checked
+
+        key = None
+        if self._key is not None:
+            key, problem = read_key(self._key, profile, get)
+            if problem is not None:
+                return self._refuse(index, raw, problem)
 
         # Every other value: read, format, append to the contact's JSON.
         text = '{"email":"' + email + '"'  # a valid email needs no JSON escaping
@@ -393,7 +414,7 @@ class Planner:
             self.duplicates += 1
             return None
 
-        contact = PlannedContact(index, email, names[0], names[1], names[2], fields, encoded)
+        contact = PlannedContact(index, email, names[0], names[1], names[2], fields, encoded, key)
         batch = self._batch
         out = None
         if batch:
@@ -427,6 +448,10 @@ class Planner:
     def _refuse(self, index: int, raw: object, reason: str) -> Batch | None:
         """Count the row as invalid with its RowError; return None, what ``feed`` returns."""
         self.invalid += 1
+        if isinstance(raw, str):
+            email = normalize_email(raw)[0]
+            if email is not None:
+                self._refused.add(email)
         self.errors.append(
             RowError(index=index, email=_given_email(raw), kind="invalid", reason=reason)
         )

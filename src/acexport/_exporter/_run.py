@@ -17,9 +17,10 @@ import attrs
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS, SMALL_EXPORT
 from .._exceptions import ConfigError, ExportError
 from .._models import ContactList, CustomField
-from .._report import ExportProgress, ExportReport
+from .._report import ExportProgress, ExportReport, RemovalError
 from ._delta import Delta, Effect
 from ._mapping import FieldMapping, resolve_fields
+from ._membership import DEFAULT_MAX_LEAVE, OnLeave
 from ._pipeline import Batch, PlannedContact, Planner
 from ._schedule import CannotContinue, Input, Phase, Poll, Scheduler, Stop, Submit, Tally, Wait
 
@@ -66,6 +67,8 @@ class ExportOptions:
     concurrency: int = 4
     cancel: CancelToken | None = None
     full_refresh: bool = False
+    on_leave: OnLeave | None = None
+    max_leave: float = DEFAULT_MAX_LEAVE
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.list_id, bool) or not isinstance(self.list_id, int) or self.list_id < 1:
@@ -170,6 +173,9 @@ class ExportRun:
     dry_run_planned: int = 0
     #: With a state: compares each planned batch with it (None without a state).
     delta: Delta | None = None
+    #: With ``on_leave``: leavers taken off (counted, in a dry run) and those that failed.
+    removed: int = 0
+    removal_errors: tuple[RemovalError, ...] = ()
 
     @property
     def phase(self) -> Phase:
@@ -293,6 +299,8 @@ class ExportRun:
             elapsed=self.clock() - self.started,
             dry_run=self.options.dry_run,
             cancelled=self.cancelled,
+            removed=self.removed,
+            removal_errors=self.removal_errors,
         )
 
     def progress(self) -> None:

@@ -9,6 +9,7 @@ from ._protocol import (
     ScanningListState,
     StateStore,
     StoredRow,
+    TrackedContact,
 )
 from ._sqlite import SqliteState
 
@@ -20,4 +21,5 @@ __all__ = [
     "SqliteState",
     "StateStore",
     "StoredRow",
+    "TrackedContact",
 ]

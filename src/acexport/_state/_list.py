@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigError, StateError
 from ._lock import Lease
-from ._protocol import OpenBatch, StoredRow, normalize_email
+from ._protocol import OpenBatch, StoredRow, TrackedContact, normalize_email
 
 if TYPE_CHECKING:
     from ._sqlite import SqliteState
@@ -29,8 +29,13 @@ _CONFIRMED_JSON = (
     "WHERE list = ? AND email IN (SELECT value FROM json_each(?))"
 )
 _UPSERT_CONTACT = (
-    "INSERT INTO contacts (list, email, digest) VALUES (?, ?, ?) "
-    "ON CONFLICT (list, email) DO UPDATE SET digest = excluded.digest"
+    "INSERT INTO contacts (list, email, digest, customer_key) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (list, email) DO UPDATE SET digest = excluded.digest, "
+    "customer_key = excluded.customer_key"
+)
+_KEYS_JSON = (
+    "SELECT customer_key, email, contact_id FROM contacts "
+    "WHERE list = ? AND customer_key IN (SELECT value FROM json_each(?))"
 )
 
 
@@ -151,16 +156,16 @@ class SqliteList:
             if conn is None or scope is None:
                 return []
             rows = conn.execute(
-                "SELECT b.batch_id, b.submitted_at, r.email, r.digest FROM batches b "
-                "LEFT JOIN batch_rows r ON r.batch = b.id WHERE b.list = ? "
+                "SELECT b.batch_id, b.submitted_at, r.email, r.digest, r.customer_key "
+                "FROM batches b LEFT JOIN batch_rows r ON r.batch = b.id WHERE b.list = ? "
                 "ORDER BY b.submitted_at, b.id, r.email",
                 (scope,),
             ).fetchall()
         grouped: dict[str, tuple[float, list[StoredRow]]] = {}
-        for batch_id, submitted_at, email, digest in rows:
+        for batch_id, submitted_at, email, digest, key in rows:
             entry = grouped.setdefault(batch_id, (submitted_at, []))
             if email is not None:
-                entry[1].append(StoredRow(email, digest))
+                entry[1].append(StoredRow(email, digest, key=key))
         return [OpenBatch(b, at, tuple(r)) for b, (at, r) in grouped.items()]
 
     def record_batch(self, batch_id: str, rows: Sequence[StoredRow]) -> None:
@@ -178,9 +183,10 @@ class SqliteList:
                 "SELECT id FROM batches WHERE list = ? AND batch_id = ?", (scope, batch_id)
             ).fetchone()
             conn.executemany(
-                "INSERT INTO batch_rows (batch, email, digest) VALUES (?, ?, ?) "
-                "ON CONFLICT (batch, email) DO UPDATE SET digest = excluded.digest",
-                [(batch, email, digest) for email, digest in values],
+                "INSERT INTO batch_rows (batch, email, digest, customer_key) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (batch, email) DO UPDATE SET digest = excluded.digest, "
+                "customer_key = excluded.customer_key",
+                [(batch, email, digest, key) for email, digest, key in values],
             )
 
     def settle_batch(self, batch_id: str, confirmed: Collection[str]) -> None:
@@ -199,9 +205,11 @@ class SqliteList:
                 return  # not open (already settled, or never recorded): nothing to do
             (batch,) = found
             rows = conn.execute(
-                "SELECT email, digest FROM batch_rows WHERE batch = ?", (batch,)
+                "SELECT email, digest, customer_key FROM batch_rows WHERE batch = ?", (batch,)
             ).fetchall()
-            conn.executemany(_UPSERT_CONTACT, [(scope, e, d) for e, d in rows if e in accepted])
+            conn.executemany(
+                _UPSERT_CONTACT, [(scope, e, d, k) for e, d, k in rows if e in accepted]
+            )
             conn.execute("DELETE FROM batch_rows WHERE batch = ?", (batch,))
             conn.execute("DELETE FROM batches WHERE id = ?", (batch,))
 
@@ -210,7 +218,98 @@ class SqliteList:
         values = _row_values(rows)
         with self._store._writing("record confirmed contacts") as conn:
             scope = self._scope_id(conn, create=True)
-            conn.executemany(_UPSERT_CONTACT, [(scope, e, d) for e, d in values])
+            conn.executemany(_UPSERT_CONTACT, [(scope, e, d, k) for e, d, k in values])
+
+    # -- membership: who left the list, and identity keys --------------------------------------
+
+    def tracked(self, after: str, limit: int) -> list[TrackedContact]:
+        self._usable(writing=False)
+        if not isinstance(after, str):
+            raise ConfigError(f"after must be a string, not {type(after).__name__}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigError(f"limit must be a positive int, not {limit!r}")
+        with self._store._reading() as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
+                return []
+            rows = conn.execute(
+                "SELECT email, contact_id, customer_key FROM contacts "
+                "WHERE list = ? AND email > ? ORDER BY email LIMIT ?",
+                (scope, after, limit),
+            ).fetchall()
+        return [TrackedContact(e, c, k) for e, c, k in rows]
+
+    def drop(self, emails: Collection[str]) -> None:
+        self._usable(writing=True)
+        _not_a_string(emails, "emails")
+        gone = sorted({normalize_email(e) for e in emails})
+        if not gone:
+            return
+        with self._store._writing("forget contacts that left the list") as conn:
+            scope = self._scope_id(conn, create=False)
+            if scope is None:
+                return
+            conn.executemany(
+                "DELETE FROM contacts WHERE list = ? AND email = ?", [(scope, e) for e in gone]
+            )
+
+    def remember_contact_ids(self, ids: Mapping[str, int]) -> None:
+        self._usable(writing=True)
+        values = [(_contact_id(i), normalize_email(e)) for e, i in ids.items()]
+        if not values:
+            return
+        with self._store._writing("remember contact ids") as conn:
+            scope = self._scope_id(conn, create=False)
+            if scope is None:
+                return
+            conn.executemany(
+                "UPDATE contacts SET contact_id = ? WHERE list = ? AND email = ?",
+                [(i, scope, e) for i, e in values],
+            )
+
+    def emails_of_keys(self, keys: Collection[str]) -> dict[str, tuple[str, int | None]]:
+        self._usable(writing=False)
+        _not_a_string(keys, "keys")
+        wanted = list(dict.fromkeys(k for k in keys if isinstance(k, str) and k))
+        if not wanted:
+            return {}
+        with self._store._reading() as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
+                return {}
+            found: dict[str, tuple[str, int | None]] = {}
+            if self._store._json:
+                rows = conn.execute(_KEYS_JSON, (scope, json.dumps(wanted))).fetchall()
+            else:
+                rows = []
+                for start in range(0, len(wanted), _IN_LIMIT):
+                    chunk = wanted[start : start + _IN_LIMIT]
+                    marks = ",".join("?" * len(chunk))
+                    query = (
+                        "SELECT customer_key, email, contact_id FROM contacts "  # noqa: S608
+                        f"WHERE list = ? AND customer_key IN ({marks})"
+                    )
+                    rows.extend(conn.execute(query, (scope, *chunk)).fetchall())
+            for key, email, contact_id in rows:
+                found[key] = (email, contact_id)
+            return found
+
+    def move(self, old_email: str, new_email: str, contact_id: int | None) -> None:
+        self._usable(writing=True)
+        old, new = normalize_email(old_email), normalize_email(new_email)
+        cid = None if contact_id is None else _contact_id(contact_id)
+        if old == new:
+            return
+        with self._store._writing("move a contact to its new email") as conn:
+            scope = self._scope_id(conn, create=False)
+            if scope is None:
+                return
+            conn.execute("DELETE FROM contacts WHERE list = ? AND email = ?", (scope, new))
+            conn.execute(
+                "UPDATE contacts SET email = ?, contact_id = coalesce(?, contact_id) "
+                "WHERE list = ? AND email = ?",
+                (new, cid, scope, old),
+            )
 
     def record_run(self, summary: Mapping[str, Any]) -> None:
         self._usable(writing=True)
@@ -243,10 +342,16 @@ def _batch_id(value: object) -> str:
     return value
 
 
-def _row_values(rows: Sequence[StoredRow]) -> list[tuple[str, bytes]]:
+def _row_values(rows: Sequence[StoredRow]) -> list[tuple[str, bytes, str | None]]:
     values = []
     for row in rows:
         if not isinstance(row, StoredRow):
             raise ConfigError(f"rows must be StoredRow, not {type(row).__name__}")
-        values.append((row.email, row.digest))
+        values.append((row.email, row.digest, row.key))
     return values
+
+
+def _contact_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"a contact id must be a positive int, not {value!r}")
+    return value

@@ -23,6 +23,7 @@ __all__ = [
     "ScanningListState",
     "StateStore",
     "StoredRow",
+    "TrackedContact",
     "normalize_email",
 ]
 
@@ -49,6 +50,14 @@ def _digest(value: object) -> bytes:
     return digest
 
 
+def _key(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"a customer key must be a non-empty string or None, not {value!r}")
+    return value
+
+
 def _rows(value: Iterable[StoredRow]) -> tuple[StoredRow, ...]:
     return tuple(value)
 
@@ -60,11 +69,27 @@ class StoredRow:
     ``email`` is the contact's identity on the list: it is stripped and lowercased here, so
     ``StoredRow(" Ann@X.io ", d).email == "ann@x.io"``. ``digest`` is 16 bytes, a BLAKE2b of
     exactly what the exporter sends for the contact (the store never looks inside it).
-    An empty email or a digest of another size raises :class:`~acexport.ConfigError`.
+    ``key`` is the customer's stable id (``FieldMapping(key=...)``), or None when the email is
+    the identity. An empty email or a digest of another size raises
+    :class:`~acexport.ConfigError`.
     """
 
     email: str = attrs.field(converter=normalize_email)
     digest: bytes = attrs.field(converter=_digest, repr=lambda d: d.hex())
+    key: str | None = attrs.field(default=None, kw_only=True, converter=_key)
+
+
+@attrs.frozen
+class TrackedContact:
+    """A contact the state confirmed on a list, as :meth:`ListState.tracked` gives it.
+
+    ``contact_id`` is ActiveCampaign's id for it once an export learned it (else None);
+    ``key`` the customer key it was last exported with (None without one).
+    """
+
+    email: str
+    contact_id: int | None = None
+    key: str | None = None
 
 
 @attrs.frozen
@@ -136,6 +161,33 @@ class ListState(Protocol):
 
     def record_confirmed(self, rows: Sequence[StoredRow]) -> None:
         """``rows`` were confirmed without a bulk batch (the exporter's small-export path)."""
+        ...
+
+    def tracked(self, after: str, limit: int) -> list[TrackedContact]:
+        """Up to ``limit`` confirmed contacts whose email sorts after ``after``, by email.
+
+        Read the whole list in pages (``after=""``, then the last email of each page) so a list
+        of millions is never loaded at once. Pending rows (in open batches) are not included.
+        """
+        ...
+
+    def drop(self, emails: Collection[str]) -> None:
+        """Forget the confirmed contacts with these emails (they left the list)."""
+        ...
+
+    def remember_contact_ids(self, ids: Mapping[str, int]) -> None:
+        """Email -> ActiveCampaign contact id, for confirmed contacts (others are ignored)."""
+        ...
+
+    def emails_of_keys(self, keys: Collection[str]) -> dict[str, tuple[str, int | None]]:
+        """Customer key -> (email, contact id or None) confirmed for it, for those of ``keys``
+        that the state holds. One query per call, like :meth:`confirmed`."""
+        ...
+
+    def move(self, old_email: str, new_email: str, contact_id: int | None) -> None:
+        """A contact's email changed in place: its confirmed row moves to ``new_email``
+        (replacing any row of that email) and remembers ``contact_id``. Its digest is kept, so
+        the row with the new address is sent again."""
         ...
 
     def record_run(self, summary: Mapping[str, Any]) -> None:

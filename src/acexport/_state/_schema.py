@@ -77,7 +77,17 @@ def _create_v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
 
 
-MIGRATIONS: list[Migration] = [_create_v1]
+def _v2_keys(conn: sqlite3.Connection) -> None:
+    # Identity keys (FieldMapping.key): a pending row carries its key until its batch settles,
+    # and "which email had this key last time" is looked up by (list, key).
+    conn.execute("ALTER TABLE batch_rows ADD COLUMN customer_key TEXT")
+    conn.execute(
+        "CREATE INDEX contacts_by_key ON contacts (list, customer_key) "
+        "WHERE customer_key IS NOT NULL"
+    )
+
+
+MIGRATIONS: list[Migration] = [_create_v1, _v2_keys]
 """``MIGRATIONS[i]`` takes schema version ``i`` to ``i + 1``. Append, never edit."""
 
 

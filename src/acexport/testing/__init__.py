@@ -41,6 +41,11 @@ Where ActiveCampaign's behaviour is undocumented the fake picks one, as follows:
   ids and statuses are strings.
 - Bulk ``subscribe`` never changes a status of 2 (unsubscribed); any other status becomes 1.
   Only ``POST contactLists`` re-subscribes.
+- Bulk ``unsubscribe`` sets the status to 2, creating the contact (unsubscribed) when the
+  email is unknown: ActiveCampaign does not document that case. Nothing in bulk import ever
+  re-subscribes it.
+- ``PUT contacts/{id}`` with an email another contact has answers 422 ``duplicate``;
+  ``DELETE contactTags/{id}`` of an unknown link answers 404.
 - ``/import/info``'s ``success`` lists only contacts the batch created, not ones it updated.
 - The texts of 422 unknown-field errors, of bulk-import size errors and of 400s for
   malformed JSON are the fake's own: AC documents none.
