@@ -233,13 +233,25 @@ CASES: list[
     ),
     ("interrupted-nothing-applied", outcomes(["interrupted"], 0.0), 600, {}, None, False, 250, 600),
     (
-        "failed-every-time",
-        outcomes(["failed"] * 9, 0.4),  # three batches, each failing 1 + 2 resubmits
+        # three batches, each failing 1 + 2 resubmits: then split in halves, which land
+        "failed-three-times-then-split",
+        outcomes(["failed"] * 9, 0.4),
         600,
         {"max_resubmits": 2},
-        "ended failed 3 times",
+        None,
         False,
-        2 * 600,
+        3 * 600,
+        900,
+    ),
+    (
+        # a poison row fails every batch that holds it: only it fails, after bounded imports
+        "poison-row",
+        lambda fake: fake.faults.poison(["r300@example.com"]),
+        600,
+        {"max_resubmits": 2},
+        "with this contact alone",
+        False,
+        2 * 250 + 8 * 250 + 2,  # 2 resubmits of 250, halves at 8 levels (<= 250 each), 2 retries
         900,
     ),
     (
