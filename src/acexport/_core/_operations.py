@@ -361,6 +361,15 @@ def contact_memberships(contact_id: int) -> Operation[tuple[ListMembership, ...]
     return Operation("GET", f"/contacts/{int(contact_id)}/contactLists", parse)
 
 
+def contact_tags(contact_id: int) -> Operation[tuple[ContactTag, ...]]:
+    """``GET /contacts/{id}/contactTags``: the tags applied to a contact (to read a write back)."""
+
+    def parse(data: Any) -> tuple[ContactTag, ...]:
+        return _items(data, "contactTags", ContactTag)
+
+    return Operation("GET", f"/contacts/{int(contact_id)}/contactTags", parse)
+
+
 def add_tag(contact_id: int, tag_id: int) -> Operation[ContactTag]:
     body = {"contactTag": {"contact": str(int(contact_id)), "tag": str(int(tag_id))}}
     sent = {"id": None, **body["contactTag"]}
