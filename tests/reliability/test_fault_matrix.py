@@ -233,14 +233,16 @@ CASES: list[
     ),
     ("interrupted-nothing-applied", outcomes(["interrupted"], 0.0), 600, {}, None, False, 250, 600),
     (
-        # three batches, each failing 1 + 2 resubmits: then split in halves, which land
+        # nine failures: a batch failing 1 + 2 resubmits is split in halves, which land.
+        # Which batches or halves get them depends on the threads' timing; each failure
+        # re-sends at most 250 contacts.
         "failed-three-times-then-split",
         outcomes(["failed"] * 9, 0.4),
         600,
         {"max_resubmits": 2},
         None,
         False,
-        3 * 600,
+        9 * 250,
         900,
     ),
     (
