@@ -169,13 +169,26 @@ async def test_interrupted_batches_are_resubmitted(
     assert len(fake.contacts) == 300
 
 
-async def test_batches_that_keep_failing_end_as_failed_rows(
+async def test_a_batch_that_keeps_failing_is_split_and_its_halves_land(
     exporting: Exporting, fake: FakeActiveCampaign
 ) -> None:
     fake.faults.batch_outcomes(["interrupted"] * 3)
     report = await _export(exporting, _profiles(50), max_resubmits=2)
-    assert (report.exported, report.failed) == (0, 50)
-    assert "interrupted 3 times" in report.errors[0].reason
+    assert (report.exported, report.failed) == (50, 0)
+    assert [b.contacts for b in fake.batches.values()] == [50, 50, 50, 25, 25]
+    assert len(fake.contacts) == 50
+
+
+async def test_only_the_poison_rows_fail(exporting: Exporting, fake: FakeActiveCampaign) -> None:
+    fake.faults.poison(["user17@example.com", "USER260@example.com"])
+    report = await _export(exporting, _profiles(300))
+    assert (report.exported, report.failed) == (298, 2)
+    assert [e.index for e in report.errors] == [17, 260]
+    assert all("with this contact alone" in e.reason for e in report.errors)
+    assert len(fake.contacts) == 298
+    assert fake.contact_by_email("user17@example.com") is None
+    # batch of 250: 3 tries, 2 imports at each of 8 levels, 2 retries alone; of 50: 3 + 2*6 + 2
+    assert fake.stats.bulk_requests == (3 + 16 + 2) + (3 + 12 + 2)
 
 
 async def test_server_errors_are_retried_by_the_client(

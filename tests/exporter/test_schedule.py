@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from acexport import BulkImportInfo, BulkImportStatus, FieldMapping
+from acexport._exporter._delta import Recorded, Settled
 from acexport._exporter._pipeline import Batch, Planner
 from acexport._exporter._schedule import Input, Phase, Poll, Scheduler, Stop, Submit, Wait
 
 
 def _batch(n: int = 3) -> Batch:
-    planner = Planner(FieldMapping(email="e"), {}, list_id=1)
-    for i in range(n):
+    planner = Planner(FieldMapping(email="e"), {}, list_id=1, batch_size=250)
+    for i in range(n - 1):
         assert planner.feed(i, {"e": f"u{i}@example.com"}) is None
-    batch = planner.close()
+    batch = planner.feed(n - 1, {"e": f"u{n - 1}@example.com"}) or planner.close()
     assert batch is not None
     return batch
 
@@ -86,3 +87,113 @@ def test_float_remainders_do_not_spin() -> None:
     s = Scheduler(submit_lead=0.1)
     s.add(_batch())
     assert isinstance(s.next_action(1.6, bulk_wait=0.1 + 8e-17), Submit)
+
+
+# --- poison rows: a batch that keeps failing is split until the rows that fail it stand alone
+
+
+def _run_against(
+    s: Scheduler, poison: set[str], *, chance: list[str] | None = None, limit: int = 10_000
+) -> list[Batch]:
+    """Drive ``s`` against a pure stand-in for ActiveCampaign; return every batch submitted.
+
+    A batch holding a ``poison`` email ends failed; otherwise it ends with the next status of
+    ``chance`` (then completed). Bounded: at most ``limit`` actions.
+    """
+    now, submitted = 0.0, []
+    outcomes = list(chance or [])
+    s.effects = []
+    for _ in range(limit):
+        action = s.next_action(now)
+        if isinstance(action, Submit):
+            submitted.append(action.batch)
+            s.answer(action, f"b{len(submitted)}", now)
+        elif isinstance(action, Poll):
+            emails = {c.email for c in action.flight.batch}
+            if emails & poison:
+                status = BulkImportStatus.FAILED
+            elif outcomes:
+                status = BulkImportStatus(outcomes.pop(0))
+            else:
+                status = BulkImportStatus.COMPLETED
+            s.answer(action, BulkImportInfo(action.flight.batch_id, status), now)
+        elif isinstance(action, Wait):
+            now += max(action.seconds, 0.001)
+        else:
+            assert isinstance(action, Stop)
+            return submitted
+    raise AssertionError("the scheduler did not stop")
+
+
+def test_a_poison_row_is_isolated_and_only_it_fails() -> None:
+    s = Scheduler(phase=Phase.DRAINING)
+    s.add(_batch(250))
+    submitted = _run_against(s, {"u137@example.com"})
+    assert (s.tally.exported, s.tally.failed) == (249, 1)
+    (error,) = s.tally.errors
+    assert error.index == 137
+    assert "with this contact alone" in error.reason
+    assert "split 8 times" in error.reason
+    # 3 tries of the whole batch, 2 imports per level for 8 levels, 2 retries of the lone row
+    assert len(submitted) == 3 + 2 * 8 + 2
+    assert [len(b) for b in submitted[:5]] == [250, 250, 250, 125, 125]
+
+
+def test_imports_stay_within_the_bound_for_several_poison_rows() -> None:
+    poison = {"u3@example.com", "u4@example.com", "u200@example.com"}
+    s = Scheduler(phase=Phase.DRAINING)
+    s.add(_batch(250))
+    submitted = _run_against(s, poison)
+    assert s.tally.exported == 247
+    assert sorted(e.index for e in s.tally.errors) == [3, 4, 200]
+    assert len(submitted) <= 3 + len(poison) * (2 * 8 + 2)
+
+
+def test_split_halves_are_recorded_and_settled_under_their_own_ids() -> None:
+    s = Scheduler(phase=Phase.DRAINING)
+    s.add(_batch(8))
+    _run_against(s, {"u5@example.com"})
+    assert s.effects is not None
+    recorded = {e.batch_id: e.contacts for e in s.effects if isinstance(e, Recorded)}
+    settled = {e.batch_id: e.confirmed for e in s.effects if isinstance(e, Settled)}
+    assert recorded.keys() == settled.keys()  # every submission ends settled
+    landed = sorted(c.index for rows in settled.values() for c in rows)
+    assert landed == [0, 1, 2, 3, 4, 6, 7]  # each row confirmed once, the poison row never
+    for batch_id, rows in settled.items():
+        assert all(c in recorded[batch_id] for c in rows)
+
+
+def test_batches_failing_by_chance_are_absorbed_by_splitting() -> None:
+    # Three failures of the whole batch, then one of a half: every row still lands.
+    s = Scheduler(phase=Phase.DRAINING)
+    s.add(_batch(250))
+    submitted = _run_against(s, set(), chance=["failed", "interrupted", "failed", "failed"])
+    assert (s.tally.exported, s.tally.failed) == (250, 0)
+    assert [len(b) for b in submitted] == [250, 250, 250, 125, 125, 63, 62]
+
+
+def test_a_stopping_export_does_not_split() -> None:
+    s = Scheduler(phase=Phase.DRAINING)
+    poll = _submitted(s)
+    s.stop()
+    s.answer(poll, BulkImportInfo("batch-1", BulkImportStatus.FAILED), 1.0)
+    assert not s.pending
+    assert s.tally.failed == 3
+    assert "ended failed 1 times" in s.tally.errors[0].reason
+
+
+def test_without_split_failing_a_batch_that_keeps_failing_fails_its_rows() -> None:
+    s = Scheduler(phase=Phase.DRAINING, split_failing=False)
+    s.add(_batch(10))
+    submitted = _run_against(s, {"u1@example.com"})
+    assert (s.tally.exported, s.tally.failed) == (0, 10)
+    assert len(submitted) == 3
+
+
+def test_a_batch_whose_every_row_was_refused_is_not_resubmitted() -> None:
+    s = Scheduler(phase=Phase.DRAINING)
+    poll = _submitted(s)
+    refused = tuple(f"u{i}@example.com" for i in range(3))
+    s.answer(poll, BulkImportInfo("batch-1", BulkImportStatus.FAILED, failed_emails=refused), 1.0)
+    assert not s.pending
+    assert s.tally.rejected == 3

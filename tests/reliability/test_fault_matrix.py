@@ -233,13 +233,27 @@ CASES: list[
     ),
     ("interrupted-nothing-applied", outcomes(["interrupted"], 0.0), 600, {}, None, False, 250, 600),
     (
-        "failed-every-time",
-        outcomes(["failed"] * 9, 0.4),  # three batches, each failing 1 + 2 resubmits
+        # nine failures: a batch failing 1 + 2 resubmits is split in halves, which land.
+        # Which batches or halves get them depends on the threads' timing; each failure
+        # re-sends at most 250 contacts.
+        "failed-three-times-then-split",
+        outcomes(["failed"] * 9, 0.4),
         600,
         {"max_resubmits": 2},
-        "ended failed 3 times",
+        None,
         False,
-        2 * 600,
+        9 * 250,
+        900,
+    ),
+    (
+        # a poison row fails every batch that holds it: only it fails, after bounded imports
+        "poison-row",
+        lambda fake: fake.faults.poison(["r300@example.com"]),
+        600,
+        {"max_resubmits": 2},
+        "with this contact alone",
+        False,
+        2 * 250 + 8 * 250 + 2,  # 2 resubmits of 250, halves at 8 levels (<= 250 each), 2 retries
         900,
     ),
     (

@@ -337,3 +337,19 @@ def test_the_key_is_not_in_the_state(run: Run, tmp_path: Path) -> None:
     run(profiles(300), state=state)
     for name in os.listdir(tmp_path):
         assert KEY.encode() not in (tmp_path / name).read_bytes()
+
+
+def test_split_batches_leave_the_state_settled_and_only_the_poison_row_goes_again(
+    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.sqlite"
+    fake.faults.poison(["p7@example.com"])
+    first = run(profiles(300), state=state)
+    adds_up(first)
+    assert (first.exported, first.failed) == (299, 1)
+    before = (fake.stats.bulk_requests, fake.stats.bulk_contacts)
+    second = run(profiles(300), state=state)  # every split half was recorded and settled
+    adds_up(second)
+    # only the poison row went again: alone, by the small path (the fake's poison is bulk-only)
+    assert (second.exported, second.unchanged, second.failed) == (1, 299, 0)
+    assert (fake.stats.bulk_requests, fake.stats.bulk_contacts) == before

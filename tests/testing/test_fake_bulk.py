@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from acexport import BulkContact, BulkImportStatus
 from acexport.testing import FakeActiveCampaign, VirtualClock
 
 KEY = "k"
@@ -272,3 +273,23 @@ def test_batch_ids_are_deterministic_per_seed() -> None:
 
     assert first_id(1) == first_id(1)
     assert first_id(1) != first_id(2)
+
+
+def test_a_poisoned_address_fails_every_batch_that_holds_it() -> None:
+    fake = FakeActiveCampaign(import_delay=0)
+    fake.add_list("L")
+    fake.faults.batch_outcomes(["interrupted"])
+    fake.faults.poison(["Bad@Example.com"])
+    with fake.client() as client:
+        poisoned = client.imports.bulk(
+            [BulkContact("x@example.com"), BulkContact("bad@example.com")]
+        )
+        clean = client.imports.bulk([BulkContact("y@example.com"), BulkContact("z@example.com")])
+        infos = [client.imports.info(b) for b in (poisoned, clean)]
+    assert [i.status for i in infos] == [BulkImportStatus.FAILED, BulkImportStatus.INTERRUPTED]
+    assert infos[0].failed_emails == ()  # no reason per contact, as ActiveCampaign
+    assert fake.contact_by_email("x@example.com") is None  # nothing of it applied
+    fake.faults.clear()
+    with fake.client() as client:
+        again = client.imports.bulk([BulkContact("bad@example.com"), BulkContact("w@example.com")])
+        assert client.imports.info(again).status is BulkImportStatus.COMPLETED

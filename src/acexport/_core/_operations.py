@@ -374,7 +374,8 @@ def add_tag(contact_id: int, tag_id: int) -> Operation[ContactTag]:
 
 
 def contact_tags(contact_id: int) -> Operation[tuple[ContactTag, ...]]:
-    """``GET /contacts/{id}/contactTags``: the contact's tag links (their ids remove them)."""
+    """``GET /contacts/{id}/contactTags``: the contact's tag links (their ids remove them; the
+    small path reads a write back with it)."""
 
     def parse(data: Any) -> tuple[ContactTag, ...]:
         return _items(data, "contactTags", ContactTag)

@@ -31,7 +31,14 @@ from .._exceptions import ConfigError
 from .._report import RowError
 from ._dedupe import SeenEmails
 from ._mapping import MISSING, FieldMapping, Source, describe_source, read_key
-from ._values import MAX_EMAIL_LENGTH, _control_search, _email_match, format_value, normalize_email
+from ._values import (
+    MAX_EMAIL_LENGTH,
+    _control_search,
+    _email_match,
+    format_value,
+    normalize_email,
+    type_check,
+)
 
 __all__ = [
     "Batch",
@@ -164,15 +171,25 @@ class _Slot:
     ``pos`` is 0, 1, 2 for first_name, last_name, phone and 3 for a custom field (``field_id``).
     """
 
-    __slots__ = ("field_id", "is_key", "pos", "prefix", "source", "target")
+    __slots__ = ("check", "field_id", "is_key", "pos", "prefix", "source", "target")
 
-    def __init__(self, source: Source, target: str, pos: int, prefix: str, field_id: int) -> None:
+    def __init__(
+        self,
+        source: Source,
+        target: str,
+        pos: int,
+        prefix: str,
+        field_id: int,
+        check: Callable[[object], str | None] | None = None,
+    ) -> None:
         self.source: Any = source
         self.is_key = isinstance(source, str)
         self.target = target
         self.pos = pos
         self.prefix = prefix
         self.field_id = field_id
+        #: the field type's check (``_values.type_check``), None for an unchecked type
+        self.check = check
 
     def describe(self) -> str:
         return f"{self.target} ({describe_source(self.source)})"
@@ -213,7 +230,9 @@ class Planner:
     """Turns profiles into bulk-import batches: map, validate, dedupe, batch.
 
     ``field_ids`` maps every key of ``mapping.fields`` to a custom field id (what
-    :func:`~acexport._exporter._mapping.resolve_fields` returns). ``feed`` returns a full
+    :func:`~acexport._exporter._mapping.resolve_fields` returns); ``field_types`` maps field
+    ids to their type (``GET /fields``), whose values are checked (see ``_values.type_check``:
+    ``date`` and ``datetime``). ``feed`` returns a full
     :class:`Batch` when one is ready (``batch_size`` contacts, or the next contact would take
     the body over ``max_batch_bytes``), else None; ``close`` returns the last partial batch.
 
@@ -256,6 +275,7 @@ class Planner:
         field_ids: Mapping[int | str, int],
         *,
         list_id: int,
+        field_types: Mapping[int, str] | None = None,
         batch_size: int = BULK_MAX_CONTACTS,
         max_batch_bytes: int = BULK_MAX_BYTES,
         exclude_automations: bool = False,
@@ -295,11 +315,13 @@ class Planner:
                     f"custom field keys {owners[field_id]!r} and {key!r} both name field {field_id}"
                 )
             owners[field_id] = key
-            slots.append(
-                _Slot(source, f"custom field {key!r}", 3, f'{{"id":{field_id},"value":', field_id)
-            )
+            field_type = (field_types or {}).get(field_id, "")
+            check = type_check(field_type)
+            target = f"{field_type} field {key!r}" if check else f"custom field {key!r}"
+            prefix = f'{{"id":{field_id},"value":'
+            slots.append(_Slot(source, target, 3, prefix, field_id, check))
         self._slots = tuple(slots)
-        self._rows = tuple((s.is_key, s.source, s.pos, s.prefix, s) for s in slots)
+        self._rows = tuple((s.is_key, s.source, s.pos, s.prefix, s.check, s) for s in slots)
 
         self._suffix = contact_tail(mapping.tags, (list_id,), (), self._exclude_automations)
 
@@ -365,7 +387,7 @@ class Planner:
         text = '{"email":"' + email + '"'  # a valid email needs no JSON escaping
         names: list[str | None] = [None, None, None]
         fields: dict[int, str] = {}
-        for is_key, source, pos, prefix, slot in self._rows:
+        for is_key, source, pos, prefix, check, slot in self._rows:
             try:
                 value = get(source, MISSING) if is_key else source(profile)
             except Exception as exc:
@@ -378,11 +400,16 @@ class Planner:
                     return self._refuse(
                         index, raw, f"{slot.describe()}: contains control characters"
                     )
+                if check is not None:
+                    try:
+                        value = check(value)
+                    except ValueError as exc:
+                        return self._refuse(index, raw, f"{slot.describe()}: {exc}")
             elif value is None or value is MISSING:
                 continue
             else:
                 try:
-                    value = format_value(value)
+                    value = format_value(value) if check is None else check(value)
                 except Exception as exc:
                     return self._refuse(index, raw, self._format_failed(slot, exc))
                 if value is None:

@@ -91,13 +91,13 @@ class ExportOptions:
             raise ConfigError("cancel must have an is_set() method (an Event)")
 
     def planner(self, available_fields: Iterable[CustomField]) -> Planner:
-        field_ids = (
-            resolve_fields(self.mapping, list(available_fields)) if self.mapping.fields else {}
-        )
+        available = list(available_fields)
+        field_ids = resolve_fields(self.mapping, available) if self.mapping.fields else {}
         return Planner(
             self.mapping,
             field_ids,
             list_id=self.list_id,
+            field_types={f.id: f.type for f in available},
             batch_size=self.batch_size,
             max_batch_bytes=self.max_batch_bytes,
             exclude_automations=self.exclude_automations,

@@ -21,7 +21,11 @@ Rules:
 - A 400 naming contacts (``failureReasons[].contact`` = index in the batch) rejects those rows
   with ActiveCampaign's reason and resubmits the rest.
 - A batch that ends ``failed`` or ``interrupted`` is resubmitted up to ``max_resubmits`` times,
-  then its rows are failed. Emails in a batch's ``failure`` list are rejected.
+  then (a *poison* contact can fail its whole batch) split in halves, new submissions; a half
+  that fails is split again at once, a lone row resubmitted up to ``max_resubmits`` times, then
+  failed: only poison rows fail, within ``2 * ceil(log2(n)) + max_resubmits`` more imports
+  each (18 for 250). ``split_failing=False``: fail the rows instead. Emails in a batch's
+  ``failure`` list are rejected.
 - A batch that could not be submitted after the client's retries: its rows are failed. After
   ``max_consecutive_failures`` such batches in a row the export stops (the API is down).
 - A batch unfinished ``settle_timeout`` seconds after submission: its rows are failed, with
@@ -100,6 +104,8 @@ class InFlight:
     resubmits: int
     polls: int = 0
     poll_errors: int = 0
+    #: how many splits made this batch (0: as planned)
+    depth: int = 0
 
 
 _TOLERANCE = 1e-6
@@ -112,6 +118,8 @@ class Submit:
     resubmits: int = 0
     #: what happened to the earlier attempt, for a resubmission ("batch X ended interrupted")
     history: str = ""
+    #: how many splits made this batch (0: as planned)
+    depth: int = 0
 
 
 @attrs.frozen
@@ -204,6 +212,7 @@ class Scheduler:
     poll_interval: float = 2.0
     max_poll_interval: float = 15.0
     max_resubmits: int = 2
+    split_failing: bool = True
     settle_timeout: float = 3600.0
     max_poll_errors: int = 5
     max_consecutive_failures: int = 3
@@ -306,7 +315,14 @@ class Scheduler:
         if self.effects is not None:
             self.effects.append(Recorded(batch_id, action.batch.contacts))
         self.in_flight.append(
-            InFlight(action.batch, batch_id, now, now + self.first_poll, action.resubmits)
+            InFlight(
+                action.batch,
+                batch_id,
+                now,
+                now + self.first_poll,
+                action.resubmits,
+                depth=action.depth,
+            )
         )
 
     def submit_failed(self, action: Submit, error: APIError) -> None:
@@ -377,21 +393,46 @@ class Scheduler:
             self.tally.exported += len(good)
             return
         status = info.status.value if info.status else "unknown"
-        if flight.resubmits < self.max_resubmits and self.phase.submits:
-            self.pending.appendleft(
-                Submit(
-                    flight.batch.subset(good),
-                    flight.resubmits + 1,
-                    f"batch {flight.batch_id} ended {status} (some rows may have been applied)",
-                )
-            )
+        if not good:
             return
-        self.tally.not_exported(
-            good,
-            "failed",
-            f"batch {flight.batch_id} ended {status} "
-            f"{flight.resubmits + 1} times; ActiveCampaign gave no reason per contact",
+        self._failed_again(flight, flight.batch.subset(good) if bad else flight.batch, status)
+
+    def _failed_again(self, flight: InFlight, batch: Batch, status: str) -> None:
+        """A batch ended failed or interrupted: resubmit it, split it, or fail its rows."""
+        tries = flight.resubmits + 1
+        if self.phase.submits:
+            # A batch as planned is retried whole first (most failures are by chance); a
+            # split half that fails is split again at once, and a lone row is retried.
+            whole = len(batch) == 1 or flight.depth == 0 or not self.split_failing
+            if whole and flight.resubmits < self.max_resubmits:
+                self.pending.appendleft(
+                    Submit(
+                        batch,
+                        flight.resubmits + 1,
+                        f"batch {flight.batch_id} ended {status} (some rows may have been applied)",
+                        flight.depth,
+                    )
+                )
+                return
+            if len(batch) > 1 and self.split_failing:
+                half = (len(batch) + 1) // 2
+                history = (
+                    f"batch {flight.batch_id} ended {status} {tries} times; split in halves "
+                    "to find the rows that make it fail"
+                )
+                for part in (batch.contacts[half:], batch.contacts[:half]):
+                    self.pending.appendleft(
+                        Submit(batch.subset(part), 0, history, flight.depth + 1)
+                    )
+                return
+        alone = flight.depth and len(batch) == 1
+        reason = f"batch {flight.batch_id} ended {status} {tries} times" + (
+            f" with this contact alone (split {flight.depth} times from a batch that kept "
+            "failing): ActiveCampaign refuses something in it without saying what"
+            if alone
+            else "; ActiveCampaign gave no reason per contact"
         )
+        self.tally.not_exported(batch, "failed", reason)
 
     def poll_failed(self, flight: InFlight, error: APIError, now: float) -> None:
         """``/import/info`` failed after the client's retries."""

@@ -5,6 +5,13 @@ ActiveCampaign advises the contact endpoints over bulk import for a handful of c
 :func:`small_export_steps` yields each :class:`~acexport._core._operations.Operation` to make
 and is resumed with its result (``send``) or the :class:`APIError` it raised (``throw``); the
 sync and async exporters only make the calls. Every row ends exported, rejected or failed.
+
+The writes that are not idempotent (``POST /contactTags``, ``POST /tags``) are not retried by
+the client after an ambiguous failure (a reset or timeout once the request was sent, a 2xx
+answer it cannot read): the write may have been applied. Here each is read back (the
+contact's tags; the tag by name): applied, it is settled; not applied, it is sent again, up
+to :data:`WRITE_ATTEMPTS` times in all. A row fails only when the read-back itself fails or
+the write stays unconfirmed after every attempt.
 """
 
 from __future__ import annotations
@@ -14,24 +21,39 @@ from typing import Any
 
 from .._core import _operations as ops
 from .._exceptions import (
+    APIConnectionError,
     APIError,
     AuthenticationError,
     BadRequestError,
+    ResponseValidationError,
     UnprocessableEntityError,
 )
-from .._models import ListMembership, ListStatus, Tag
+from .._models import ContactTag, ListMembership, ListStatus, Tag
 from ._delta import Confirmed
 from ._pipeline import PlannedContact
 from ._run import ExportRun
 from ._schedule import CannotContinue
 
-__all__ = ["SmallSteps", "small_export_steps"]
+__all__ = ["WRITE_ATTEMPTS", "SmallSteps", "small_export_steps"]
 
 SmallSteps = Generator["ops.Operation[Any]", Any, None]
 
+#: How often a non-idempotent write is sent in all when each attempt ends ambiguously and the
+#: read-back finds it not applied.
+WRITE_ATTEMPTS = 3
 
-def _tag_id(name: str) -> Generator[ops.Operation[Any], Any, int]:
-    """The id of the tag named ``name`` (any case), created if the account has none."""
+#: Failures after which a write may or may not have been applied.
+_AMBIGUOUS = (APIConnectionError, ResponseValidationError)
+
+
+def _ambiguous(error: APIError) -> bool:
+    return isinstance(error, _AMBIGUOUS) and not (
+        isinstance(error, APIConnectionError) and not error.recoverable
+    )
+
+
+def _find_tag(name: str) -> Generator[ops.Operation[Any], Any, int | None]:
+    """The id of the tag named ``name`` (any case), or None."""
     wanted = name.strip().lower()
     pager = ops.tags_pager(name)
     op: ops.Operation[ops.Page[Tag]] | None = pager.first()
@@ -41,8 +63,47 @@ def _tag_id(name: str) -> Generator[ops.Operation[Any], Any, int]:
             if tag.name.strip().lower() == wanted:
                 return tag.id
         op = pager.next(op, page)
-    created: Tag = yield ops.create_tag(name)
-    return created.id
+    return None
+
+
+def _tag_id(name: str) -> Generator[ops.Operation[Any], Any, int]:
+    """The id of the tag named ``name`` (any case), created if the account has none."""
+    found = yield from _find_tag(name)
+    last: APIError | None = None
+    for _ in range(WRITE_ATTEMPTS):
+        if found is not None:
+            return found
+        try:
+            created: Tag = yield ops.create_tag(name)
+            return created.id
+        except APIError as error:
+            if not _ambiguous(error):
+                raise
+            last = error
+        found = yield from _find_tag(name)  # was it created after all?
+    if found is not None:
+        return found
+    assert last is not None
+    raise last
+
+
+def _add_tag(contact_id: int, tag_id: int) -> Generator[ops.Operation[Any], Any, None]:
+    """Apply tag ``tag_id`` to the contact; after a failure that leaves it unknown whether
+    the tag was applied, read the contact's tags back, then settle or send it again."""
+    last: APIError | None = None
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            yield ops.add_tag(contact_id, tag_id)
+            return
+        except APIError as error:
+            if not _ambiguous(error):
+                raise
+            last = error
+        links: Sequence[ContactTag] = yield ops.contact_tags(contact_id)
+        if any(link.tag_id == tag_id for link in links):
+            return
+    assert last is not None
+    raise last
 
 
 def small_export_steps(run: ExportRun, contacts: Sequence[PlannedContact]) -> SmallSteps:
@@ -78,7 +139,7 @@ def small_export_steps(run: ExportRun, contacts: Sequence[PlannedContact]) -> Sm
             if not any(m.list_id == list_id for m in memberships):
                 yield ops.update_list_status(contact.id, list_id, ListStatus.ACTIVE)
             for tag_id in tag_ids:
-                yield ops.add_tag(contact.id, tag_id)
+                yield from _add_tag(contact.id, tag_id)
         except APIError as error:
             if isinstance(error, AuthenticationError):
                 tally.not_exported(contacts[i:], "failed", f"the export stopped: {error}")

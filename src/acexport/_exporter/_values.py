@@ -40,6 +40,22 @@ Values (:func:`format_value`)
       type.
 
     Refusals raise :class:`ValueError` whose message is the reason shown in the report.
+
+Field types (:func:`type_check`)
+    A custom field of type ``date`` or ``datetime`` (what ``GET /fields`` says) takes only
+    values ActiveCampaign can store as one; anything else is refused, naming what the field
+    expects, instead of being sent as text the account will not read as a date:
+
+    - ``date``: a ``datetime.date`` (``"YYYY-MM-DD"``), a ``datetime.datetime`` or pandas
+      ``Timestamp`` (its own calendar date, ``"YYYY-MM-DD"``: the time of day is dropped), or a
+      string ``"YYYY-MM-DD"`` naming a real day. ``"10/12/1985"``, ``"1985-2-3"``,
+      ``"2024-02-30"`` and ``"gold"`` are refused.
+    - ``datetime``: a ``datetime.datetime`` (ISO 8601 by ``isoformat()``), a ``datetime.date``
+      (``"YYYY-MM-DD"``), or an ISO 8601 string: ``YYYY-MM-DD``, optionally followed by ``T``
+      (or a space), ``HH:MM``, optional ``:SS`` and fraction, and an optional ``Z`` or
+      ``+HH:MM`` offset, naming a real moment.
+    - Missing values stay missing. Every other type (text, textarea, hidden, dropdown, radio,
+      listbox, checkbox) is not checked: the account's options are not fetched.
 """
 
 from __future__ import annotations
@@ -49,8 +65,9 @@ import decimal
 import math
 import numbers
 import re
+from collections.abc import Callable
 
-__all__ = ["MAX_EMAIL_LENGTH", "format_value", "normalize_email"]
+__all__ = ["MAX_EMAIL_LENGTH", "format_value", "normalize_email", "type_check"]
 
 MAX_EMAIL_LENGTH = 254
 MAX_LOCAL_LENGTH = 64
@@ -74,6 +91,16 @@ _TLD_RE = re.compile(_TLD, re.ASCII)
 #: C0 control characters other than tab, newline and carriage return.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _control_search = _CONTROL_RE.search
+
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_DATETIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?",
+    re.ASCII,
+)
+
+_date_match = _DATE_RE.fullmatch
+_datetime_match = _DATETIME_RE.fullmatch
 
 _MISSING_TYPE_NAMES = frozenset({"NAType", "NaTType"})
 _NUMPY_BOOL_NAMES = frozenset({"bool_", "bool"})
@@ -249,3 +276,64 @@ def _format_multi(
     if isinstance(values, (set, frozenset)):
         parts.sort()
     return "||" + "||".join(parts) + "||"
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return f"a {type(value).__name__}"
+
+
+def _check_date(value: object) -> str | None:
+    if type(value) is str:
+        if _date_match(value):
+            try:
+                datetime.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a real day") from None
+            return value
+    elif type(value).__name__ in _MISSING_TYPE_NAMES:
+        return None
+    elif isinstance(value, datetime.date):
+        day = value.date() if isinstance(value, datetime.datetime) else value
+        return datetime.date.isoformat(day)
+    elif format_value(value) is None:
+        return None
+    raise ValueError(
+        f"{_shown(value)} is not a date: the field expects YYYY-MM-DD or a datetime.date"
+    )
+
+
+def _check_datetime(value: object) -> str | None:
+    if type(value) is str:
+        if _datetime_match(value):
+            try:
+                datetime.datetime.fromisoformat(value.replace(",", "."))
+            except ValueError:
+                raise ValueError(f"{value!r} is not a real date and time") from None
+            return value
+    elif type(value).__name__ in _MISSING_TYPE_NAMES:
+        return None
+    elif isinstance(value, datetime.datetime):
+        return value.isoformat()
+    elif isinstance(value, datetime.date):
+        return datetime.date.isoformat(value)
+    elif format_value(value) is None:
+        return None
+    raise ValueError(
+        f"{_shown(value)} is not a date and time: the field expects ISO 8601 "
+        "(YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional offset) or a datetime.datetime"
+    )
+
+
+_TYPE_CHECKS = {"date": _check_date, "datetime": _check_datetime}
+
+
+def type_check(field_type: str) -> Callable[[object], str | None] | None:
+    """The check for a custom field of ``field_type`` (``GET /fields``' ``type``), or None.
+
+    The check takes a value (a string already stripped, never empty) and returns what to
+    send, None for a missing value, or raises :class:`ValueError` saying what the field
+    expects. See the module doc.
+    """
+    return _TYPE_CHECKS.get(field_type.strip().lower())

@@ -142,7 +142,9 @@ def _bulk_import(dispatcher: Dispatcher, req: Request) -> Reply:
     ]
     if reasons:
         return bulk_400(BULK_INVALID_MESSAGE, reasons)
-    outcome, fraction = dispatcher.faults._next_outcome()
+    outcome, fraction = dispatcher.faults._next_outcome(
+        item.email for item in items if item is not None
+    )
     batch_id = str(uuid.UUID(int=dispatcher.rng.getrandbits(128), version=4))
     dispatcher.batch_seq += 1
     active_at = req.now + dispatcher.import_delay

@@ -103,7 +103,8 @@ class Faults:
     - ``"info_false"``: ``/import/info`` answers ``"status": false`` (only matches
       ``GET /api/3/import/info``).
 
-    :meth:`batch_outcomes` decides how the next accepted bulk-import batches end.
+    :meth:`batch_outcomes` decides how the next accepted bulk-import batches end;
+    :meth:`poison` makes every batch holding a given address end ``failed``.
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -114,6 +115,7 @@ class Faults:
         self._rates: list[tuple[Fault, float]] = []
         self._rate_paths: tuple[str, ...] | None = None
         self._outcomes: list[tuple[str, float]] = []
+        self._poison: set[str] = set()
         self._slow_seconds = 0.25
 
     @property
@@ -189,6 +191,18 @@ class Faults:
         with self._lock:
             self._outcomes.extend((item, applied_fraction) for item in items)
 
+    def poison(self, emails: Iterable[str]) -> None:
+        """Make every accepted bulk-import batch holding one of ``emails`` end ``failed``.
+
+        Addresses are compared case-insensitively and accumulate over calls. Such a batch
+        applies none of its contacts and its ``failure`` list is empty (ActiveCampaign: a batch
+        may fail because of its input, without naming the contact); it does not use up an
+        outcome queued with :meth:`batch_outcomes`. ``contact/sync`` is not affected.
+        """
+        wanted = [email.lower() for email in emails]
+        with self._lock:
+            self._poison.update(wanted)
+
     @property
     def pending(self) -> int:
         """How many scripted fault injections are still queued (counting ``times``)."""
@@ -202,6 +216,7 @@ class Faults:
             self._rates = []
             self._rate_paths = None
             self._outcomes.clear()
+            self._poison.clear()
 
     # Used by the fake -------------------------------------------------------------------
 
@@ -227,8 +242,10 @@ class Faults:
                     return fault if _applies(fault, method, template) else None
             return None
 
-    def _next_outcome(self) -> tuple[str, float]:
+    def _next_outcome(self, emails: Iterable[str] = ()) -> tuple[str, float]:
         with self._lock:
+            if self._poison and any(e.lower() in self._poison for e in emails):
+                return ("failed", 0.0)
             if self._outcomes:
                 return self._outcomes.pop(0)
             return ("completed", 1.0)
