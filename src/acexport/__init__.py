@@ -45,7 +45,15 @@ from ._models import (
     User,
 )
 from ._report import ExportProgress, ExportReport, RowError, RowErrorKind
-from ._state import ListState, ListSummary, OpenBatch, SqliteState, StateStore, StoredRow
+from ._state import (
+    ListState,
+    ListSummary,
+    OpenBatch,
+    PostgresState,
+    SqliteState,
+    StateStore,
+    StoredRow,
+)
 from ._version import __version__
 
 # A library logs, the application decides where it goes: without this, Python's last-resort
@@ -82,6 +90,7 @@ __all__ = [
     "ListSummary",
     "NotFoundError",
     "OpenBatch",
+    "PostgresState",
     "RateLimitError",
     "ResponseValidationError",
     "RowError",

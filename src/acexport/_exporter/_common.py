@@ -22,7 +22,7 @@ from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError, StateError
 from .._models import ContactList, CustomField
 from .._report import ExportProgress, ExportReport
-from .._state import ListState, SqliteState, StateStore
+from .._state import ListState, StateStore, open_store
 from ._mapping import FieldMapping
 from ._resume import Resumed
 from ._run import CancelToken, ExportOptions, ExportRun, check_list, poll_rate
@@ -38,7 +38,8 @@ __all__ = [
     "state_failed",
 ]
 
-#: What ``state=`` takes: a path to an SQLite file, or any :class:`StateStore`.
+#: What ``state=`` takes: a path to an SQLite file, a ``postgresql://`` URL, or any
+#: :class:`StateStore`.
 StateArg: TypeAlias = "str | os.PathLike[str] | StateStore | None"
 
 logger = logging.getLogger("acexport")
@@ -145,7 +146,7 @@ class StateSession:
     def __init__(self, state: StateArg, account: str, list_id: int, *, write: bool) -> None:
         assert state is not None
         self._owned = not isinstance(state, StateStore)
-        store = SqliteState(state) if not isinstance(state, StateStore) else state
+        store = open_store(state)
         self.store: StateStore = store
         self.write = write
         try:

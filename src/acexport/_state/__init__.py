@@ -1,8 +1,20 @@
-"""Memory between runs: the state store protocol and its SQLite implementation."""
+"""Memory between runs: the state store protocol, its SQLite and PostgreSQL implementations."""
 
 from __future__ import annotations
 
+from ._open import copy_state, open_store
+from ._postgres import PostgresState
 from ._protocol import ListState, ListSummary, OpenBatch, StateStore, StoredRow
 from ._sqlite import SqliteState
 
-__all__ = ["ListState", "ListSummary", "OpenBatch", "SqliteState", "StateStore", "StoredRow"]
+__all__ = [
+    "ListState",
+    "ListSummary",
+    "OpenBatch",
+    "PostgresState",
+    "SqliteState",
+    "StateStore",
+    "StoredRow",
+    "copy_state",
+    "open_store",
+]

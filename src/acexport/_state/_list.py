@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import weakref
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +116,25 @@ class SqliteList:
                 query = f"SELECT email, digest FROM contacts WHERE list = ? AND email IN ({marks})"  # noqa: S608 (only "?" marks)
                 found.update(conn.execute(query, (scope, *chunk)).fetchall())
             return found
+
+    def iter_confirmed(self, chunk: int = 10_000) -> Iterator[list[StoredRow]]:
+        """Every confirmed row of the list, by email, ``chunk`` rows at a time (for copies)."""
+        self._usable(writing=False)
+        after = ""
+        while True:
+            with self._store._reading() as conn:
+                scope = None if conn is None else self._scope_id(conn, create=False)
+                if conn is None or scope is None:
+                    return
+                rows = conn.execute(
+                    "SELECT email, digest FROM contacts WHERE list = ? AND email > ? "
+                    "ORDER BY email LIMIT ?",
+                    (scope, after, chunk),
+                ).fetchall()
+            if not rows:
+                return
+            yield [StoredRow(email, digest) for email, digest in rows]
+            after = rows[-1][0]
 
     def open_batches(self) -> list[OpenBatch]:
         self._usable(writing=False)
