@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 from .._exceptions import ConfigError
-from ._postgres import PostgresState, is_postgres_url
+from ._postgres import PostgresState
+from ._postgres_util import is_postgres_url
 from ._protocol import ListSummary, StateStore, StoredRow
 from ._sqlite import SqliteState
 

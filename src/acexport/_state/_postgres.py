@@ -15,7 +15,6 @@ exception chain: errors from the driver are re-raised ``from None`` with its mes
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import threading
@@ -25,48 +24,26 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ConfigError, StateError
+from .._exceptions import ACExportError, ConfigError, StateError
 from .._version import __version__
 from . import _postgres_schema as _schema
 from ._postgres_list import PostgresList
+from ._postgres_util import import_psycopg, is_postgres_url, location, lock_key
 from ._protocol import ListState, ListSummary, normalize_email
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-__all__ = ["PostgresState", "is_postgres_url"]
+__all__ = ["PostgresState"]
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_URL_SCHEMES = ("postgresql://", "postgres://")
 _CONNECT_TIMEOUT = 10  # seconds, unless the DSN says otherwise
 # Server-side TCP keepalives: a session whose machine vanished without closing its connection
 # (power loss, network cut) is ended, and its list lock freed, after about a minute.
 _KEEPALIVES = "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; " \
     "SET tcp_keepalives_count = 3"  # fmt: skip
 _CONFIG_STATES = ("28", "3D", "42501")  # bad login, no such database, not allowed
-
-
-def is_postgres_url(value: object) -> bool:
-    """True for a ``postgresql://`` (or ``postgres://``) URL string."""
-    return isinstance(value, str) and value.strip().lower().startswith(_URL_SCHEMES)
-
-
-def _import_psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError as exc:
-        raise ConfigError(
-            "PostgresState needs psycopg 3, which is not installed: install the extra with "
-            "pip install 'acexport[postgres]'"
-        ) from exc
-    return psycopg
-
-
-def _lock_key(*parts: object) -> int:
-    """A signed 64-bit advisory lock key for ``parts`` (collisions only ever refuse a run)."""
-    text = "\x00".join(str(p) for p in ("acexport", *parts)).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
 
 
 def _redact(value: object, pattern: re.Pattern[str]) -> object:
@@ -84,11 +61,11 @@ class PostgresState:
 
     ``dsn`` is a libpq connection string or ``postgresql://`` URL. Leave the password out of
     it: libpq reads ``PGPASSWORD`` and ``~/.pgpass``; or pass ``password=``. The tables live
-    in ``schema`` (created on the first write if the role may create it; or created for the
-    role by an administrator, see docs/state.md). A schema that holds other tables, or one
-    written by a newer acexport, raises :class:`~acexport.ConfigError`; it is never reset. A
-    failure while in use (the server gone, the connection lost, no space) raises
-    :class:`~acexport.StateError`.
+    in ``schema`` (a URL may name it after ``#``, as :attr:`location` shows it), created on
+    the first write if the role may create it, or created for the role by an administrator
+    (see docs/state.md). A schema that holds other tables, or one written by a newer
+    acexport, raises :class:`~acexport.ConfigError`; it is never reset. A failure while in
+    use (the server gone, the connection lost, no space) raises :class:`~acexport.StateError`.
 
     Nothing is sent to the server until the first call that needs it.
     ``wall_clock`` gives the times recorded with batches and runs (epoch seconds).
@@ -103,29 +80,38 @@ class PostgresState:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """Check the arguments; connect on first use."""
-        driver = _import_psycopg()
+        driver = import_psycopg()
         if not isinstance(dsn, str) or not dsn.strip():
             raise ConfigError("the PostgreSQL state needs a connection string or URL")
+        dsn = dsn.strip()
+        if is_postgres_url(dsn) and "#" in dsn:  # postgresql://...#schema, as `location` shows
+            dsn, fragment = dsn.split("#", 1)
+            if schema not in ("acexport", fragment):
+                raise ConfigError(
+                    f"the URL names schema {fragment!r} and schema= says {schema!r}: give one"
+                )
+            schema = fragment
         if not isinstance(schema, str) or _SCHEMA_NAME.fullmatch(schema) is None:
             raise ConfigError(
                 f"schema must be a lowercase SQL name (letters, digits, _), not {schema!r}"
             )
         if password is not None and not isinstance(password, str):
             raise ConfigError("password must be a string or None")
-        try:
-            params = driver.conninfo.conninfo_to_dict(dsn.strip())
-        except driver.Error:
+        params: dict[str, Any] | None = None
+        with contextlib.suppress(driver.Error):
+            params = driver.conninfo.conninfo_to_dict(dsn)
+        if params is None:  # raised outside the handler: the driver's error quotes the text
             raise ConfigError(
                 "the PostgreSQL connection string or URL cannot be parsed (its text is not "
                 "shown: it may hold a password)"
-            ) from None
+            )
         if password is not None:
             params["password"] = password
         self._secrets = [s for s in (params.get("password"), params.get("sslpassword")) if s]
         params.setdefault("connect_timeout", _CONNECT_TIMEOUT)
         params.setdefault("application_name", "acexport")
         self._params = params
-        self._location = _location(params, schema)
+        self._location = location(params, schema)
         self._schema_name = schema
         self._wall_clock = wall_clock
         self._mutex = threading.RLock()
@@ -177,7 +163,7 @@ class PostgresState:
             if not write:
                 self._readable()
                 return self._register(PostgresList(self, account, list_id, None))
-            key = _lock_key(self._schema_name, account, list_id)
+            key = lock_key(self._schema_name, account, list_id)
             busy = (
                 f"another export is writing list {list_id} of {account} in the state "
                 f"{self._location}: wait for it to finish, or use another state"
@@ -284,7 +270,7 @@ class PostgresState:
     # -- the connection ----------------------------------------------------------------------
 
     def _driver(self) -> Any:
-        return _import_psycopg()
+        return import_psycopg()
 
     def _sql(self, text: str) -> sql.Composed:
         from psycopg import sql
@@ -326,23 +312,17 @@ class PostgresState:
                 )
             return self._conn
         driver = self._driver()
+        failure: ACExportError | None = None
         try:
             conn: psycopg.Connection[tuple[Any, ...]] = driver.connect(
                 autocommit=True, **self._params
             )
         except driver.Error as exc:
-            state = getattr(exc, "sqlstate", None) or ""
-            text = self._scrub(str(exc))
-            if (
-                state.startswith(_CONFIG_STATES)
-                or "authentication" in text
-                or ("does not exist" in text)
-            ):
-                raise ConfigError(f"cannot use the state {self._location}: {text}") from None
-            raise StateError(
-                f"cannot connect to the state {self._location}: {text}. Check that the server "
-                "runs and can be reached"
-            ) from None
+            failure = self._connect_failure(exc)
+        if failure is not None:
+            # raised outside the handler, so not chained: a failed connection's driver error
+            # holds the connection string, password included
+            raise failure
         try:
             conn.execute(_KEEPALIVES.encode())
             self._version = self._check_schema(conn)
@@ -353,6 +333,16 @@ class PostgresState:
             raise
         self._conn = conn
         return conn
+
+    def _connect_failure(self, exc: BaseException) -> ACExportError:
+        state = getattr(exc, "sqlstate", None) or ""
+        text = self._scrub(str(exc))
+        if state.startswith(_CONFIG_STATES) or "authentication" in text or "does not exist" in text:
+            return ConfigError(f"cannot use the state {self._location}: {text}")
+        return StateError(
+            f"cannot connect to the state {self._location}: {text}. Check that the server runs "
+            "and can be reached"
+        )
 
     def _refuse(self, why: str) -> ConfigError:
         return ConfigError(
@@ -407,7 +397,7 @@ class PostgresState:
         try:
             with conn.transaction():
                 # one migrator at a time; then look again: another one may have done it
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(self._schema_name),))
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(self._schema_name),))
                 version = self._check_schema(conn)
                 if version < _schema.current_version():
                     exists = conn.execute(
@@ -467,15 +457,3 @@ class PostgresState:
                 yield conn
             except driver.Error as exc:
                 raise self._failure("read", exc) from None
-
-
-def _location(params: dict[str, Any], schema: str) -> str:
-    user = params.get("user") or ""
-    host = str(params.get("host") or params.get("hostaddr") or "")
-    if "/" in host or not host:
-        host = f"[socket {host}]" if host else "localhost"
-    port = params.get("port")
-    db = params.get("dbname") or ""
-    netloc = (urllib.parse.quote(str(user), safe="") + "@" if user else "") + host
-    netloc += f":{port}" if port else ""
-    return f"postgresql://{netloc}/{urllib.parse.quote(str(db), safe='')}#{schema}"
