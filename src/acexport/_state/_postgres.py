@@ -84,6 +84,9 @@ class PostgresState:
         if not isinstance(dsn, str) or not dsn.strip():
             raise ConfigError("the PostgreSQL state needs a connection string or URL")
         dsn = dsn.strip()
+        if is_postgres_url(dsn):  # libpq knows the scheme in lowercase only
+            scheme, rest = dsn.split("://", 1)
+            dsn = f"{scheme.lower()}://{rest}"
         if is_postgres_url(dsn) and "#" in dsn:  # postgresql://...#schema, as `location` shows
             dsn, fragment = dsn.split("#", 1)
             if schema not in ("acexport", fragment):
