@@ -1,8 +1,8 @@
 """The state of one (account, list) in a :class:`PostgresState`: what ``open_list`` returns.
 
-Reads are one statement each (``confirmed`` is one ``= ANY(%s)`` query per call, whatever the
-number of emails); each write is one transaction, its rows sent as arrays (``unnest``), not a
-statement per row.
+Reads are one statement each (``confirmed`` is one query per call, the emails sent as one
+array, whatever their number); each write is one transaction, its rows sent as arrays
+(``unnest``), not a statement per row.
 """
 
 from __future__ import annotations
@@ -108,12 +108,16 @@ class PostgresList:
             scope = None if conn is None else self._scope_id(conn, create=False)
             if conn is None or scope is None:
                 return {}
+            # A join on the array, not `email = ANY(...)`: the planner then probes the primary
+            # key once per email even before the table was ever analysed (with `ANY` and no
+            # statistics it may scan the whole list). Sorted, the probes walk the index in order.
+            wanted.sort()
             cursor = conn.execute(
                 self._store._sql(
-                    "SELECT email, digest FROM {s}.contacts "
-                    "WHERE list = %s AND email = ANY(%s::text[])"
+                    "SELECT c.email, c.digest FROM unnest(%s::text[]) AS w (email) "
+                    "JOIN {s}.contacts c ON c.list = %s AND c.email = w.email"
                 ),
-                (scope, wanted),
+                (wanted, scope),
                 prepare=True,
             )
             return dict(cursor.fetchall())
