@@ -98,6 +98,23 @@ def lookup(kind: str, target: str, n: int) -> dict[str, Any]:
     return {"store": kind, "rows": n, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss}
 
 
+def size(kind: str, target: str) -> int:
+    """Bytes the state takes: the file, or the schema's tables with their indexes."""
+    if kind == "sqlite":
+        return sum(p.stat().st_size for p in Path(target).parent.iterdir())
+    import psycopg
+
+    dsn, schema = target.split("#", 1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+            "AND c.relkind = 'r'",
+            (schema,),
+        ).fetchone()
+    return int(found[0]) if found and found[0] is not None else 0
+
+
 def cycles(kind: str, target: str, count: int) -> float:
     """Seconds per record_batch + settle_batch of CHUNK contacts."""
     with store(kind, target) as s:
@@ -155,19 +172,20 @@ def main() -> None:
                 filled = fill(kind, target, args.rows)
                 result = child(kind, target, args.rows)
                 result["fill_s"] = filled
+                result["bytes_per_row"] = size(kind, target) / args.rows
                 result["batch_cycle_ms"] = cycles(kind, target, args.batches) * 1000
                 results[kind] = result
             ratio = results["postgres"]["wall_s"] / results["sqlite"]["wall_s"]
             print(
                 f"| store | fill {args.rows:,} rows | check {args.rows:,} rows, {CHUNK} a call: "
-                "wall (CPU) | per second | peak RSS | batch of 250 recorded+settled |"
+                "wall (CPU) | per second | peak RSS | batch of 250 recorded+settled | bytes a row |"
             )
-            print("|---|---|---|---|---|---|")
+            print("|---|---|---|---|---|---|---|")
             for kind, r in results.items():
                 print(
                     f"| {kind} | {r['fill_s']:.1f} s | {r['wall_s']:.2f} s ({r['cpu_s']:.2f} s) | "
                     f"{r['rows'] / r['wall_s']:,.0f} | {r['peak_rss_mb']:.0f} MB | "
-                    f"{r['batch_cycle_ms']:.1f} ms |"
+                    f"{r['batch_cycle_ms']:.1f} ms | {r['bytes_per_row']:.0f} |"
                 )
             print(f"\nPostgreSQL / SQLite check time: {ratio:.2f}x (target: at most 3x)")
             if args.dsn is not None:  # leave nothing behind on a server that stays

@@ -23,7 +23,8 @@ from acexport import (
 from acexport.testing import FakeActiveCampaign, VirtualClock
 from helpers import make_async_client, make_client
 
-pytestmark = pytest.mark.postgres
+# a real server over loopback: integration tests too (the socket guard allows them)
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
 MAPPING = FieldMapping(email="Email", first_name="Name", fields={"TIER": "Tier"})
 ACCOUNT = "https://acct.api-us1.com/api/3"  # the helpers' clients

@@ -23,7 +23,8 @@ import acexport
 from acexport import ConfigError, PostgresState, SqliteState, StateError, StoredRow
 from acexport._state import _postgres_schema, copy_state, open_store
 
-pytestmark = pytest.mark.postgres
+# a real server over loopback: integration tests too (the socket guard allows them)
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
 ACCOUNT = "https://acct.api-us1.com/api/3"
 SRC = str(Path(acexport.__file__).resolve().parents[1])
@@ -268,7 +269,6 @@ def _advisory_locks(admin: psycopg.Connection[tuple[object, ...]]) -> int:
     return int(count)  # type: ignore[call-overload]
 
 
-@pytest.mark.integration
 def test_another_machine_is_refused_and_a_killed_run_does_not_block(
     pg_cluster: Cluster, schema: str, admin: psycopg.Connection[tuple[object, ...]]
 ) -> None:

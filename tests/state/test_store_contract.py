@@ -331,3 +331,18 @@ def test_forget_erases_one_person_everywhere(backend: Backend) -> None:
         texts = backend.sql(f"SELECT {column} FROM {{s}}.{table}")
         assert texts
         assert all(secret.lower() not in str(t).lower() for (t,) in texts)
+
+
+def test_scan_and_count_hand_over_every_confirmed_row(backend: Backend) -> None:
+    rows = [row(f"p{i}@x.io", str(i % 3)) for i in range(2_500)]
+    with backend.store() as store:
+        state = store.open_list(ACCOUNT, 1, write=True)
+        assert state.count_confirmed() == 0  # type: ignore[attr-defined]
+        assert list(state.scan_confirmed()) == []  # type: ignore[attr-defined]
+        state.record_confirmed(rows)
+        state.record_batch("pending", [row("pending@x.io")])  # not confirmed: not handed over
+        store.open_list(ACCOUNT, 2, write=True).record_confirmed([row("other@x.io")])
+        chunks = list(state.scan_confirmed(1_000))  # type: ignore[attr-defined]
+        assert [len(c) for c in chunks] == [1_000, 1_000, 500]
+        assert dict(pair for c in chunks for pair in c) == {r.email: r.digest for r in rows}
+        assert state.count_confirmed() == 2_500  # type: ignore[attr-defined]

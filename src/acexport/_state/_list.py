@@ -117,24 +117,27 @@ class SqliteList:
                 found.update(conn.execute(query, (scope, *chunk)).fetchall())
             return found
 
-    def iter_confirmed(self, chunk: int = 10_000) -> Iterator[list[StoredRow]]:
-        """Every confirmed row of the list, by email, ``chunk`` rows at a time (for copies)."""
+    def scan_confirmed(self, chunk: int = 10_000) -> Iterator[list[tuple[str, bytes]]]:
+        """Every (email, confirmed digest) of the list, ``chunk`` rows at a time, in one read
+        transaction (a consistent snapshot)."""
         self._usable(writing=False)
-        after = ""
-        while True:
-            with self._store._reading() as conn:
-                scope = None if conn is None else self._scope_id(conn, create=False)
-                if conn is None or scope is None:
-                    return
-                rows = conn.execute(
-                    "SELECT email, digest FROM contacts WHERE list = ? AND email > ? "
-                    "ORDER BY email LIMIT ?",
-                    (scope, after, chunk),
-                ).fetchall()
-            if not rows:
+        with self._store._reading(snapshot=True) as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
                 return
-            yield [StoredRow(email, digest) for email, digest in rows]
-            after = rows[-1][0]
+            cursor = conn.execute("SELECT email, digest FROM contacts WHERE list = ?", (scope,))
+            while rows := cursor.fetchmany(chunk):
+                yield rows
+
+    def count_confirmed(self) -> int:
+        """How many contacts of the list have a confirmed digest."""
+        self._usable(writing=False)
+        with self._store._reading() as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
+                return 0
+            row = conn.execute("SELECT count(*) FROM contacts WHERE list = ?", (scope,)).fetchone()
+            return int(row[0])
 
     def open_batches(self) -> list[OpenBatch]:
         self._usable(writing=False)

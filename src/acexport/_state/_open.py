@@ -30,7 +30,9 @@ def open_store(state: str | os.PathLike[str] | StateStore) -> StateStore:
 
 @runtime_checkable
 class _RowSource(Protocol):
-    def iter_confirmed(self, chunk: int = ...) -> Iterator[list[StoredRow]]: ...
+    """A list state that can hand over all its rows (ScanningListState's scan)."""
+
+    def scan_confirmed(self, chunk: int = ...) -> Iterator[list[tuple[str, bytes]]]: ...
 
 
 def copy_state(src: StateStore, dst: StateStore) -> list[ListSummary]:
@@ -62,12 +64,12 @@ def copy_state(src: StateStore, dst: StateStore) -> list[ListSummary]:
             if not isinstance(source, _RowSource):
                 raise ConfigError(
                     f"the state {src.location} cannot list its rows (its lists have no "
-                    "iter_confirmed method), so it cannot be copied"
+                    "scan_confirmed method), so it cannot be copied"
                 )
             target = dst.open_list(summary.account, summary.list_id, write=True)
             try:
-                for rows in source.iter_confirmed(_COPY_CHUNK):
-                    target.record_confirmed(rows)
+                for rows in source.scan_confirmed(_COPY_CHUNK):
+                    target.record_confirmed([StoredRow(email, digest) for email, digest in rows])
                 for batch in source.open_batches():
                     target.record_batch(batch.batch_id, batch.rows)
                 if summary.last_run is not None:

@@ -122,26 +122,33 @@ class PostgresList:
             )
             return dict(cursor.fetchall())
 
-    def iter_confirmed(self, chunk: int = 10_000) -> Iterator[list[StoredRow]]:
-        """Every confirmed row of the list, by email, ``chunk`` rows at a time (for copies)."""
+    def scan_confirmed(self, chunk: int = 10_000) -> Iterator[list[tuple[str, bytes]]]:
+        """Every (email, confirmed digest) of the list, ``chunk`` rows at a time: one query
+        (a consistent snapshot) read through a server-side cursor, so memory holds one chunk."""
         self._usable(writing=False)
-        after = ""
-        while True:
-            with self._store._reading() as conn:
-                scope = None if conn is None else self._scope_id(conn, create=False)
-                if conn is None or scope is None:
-                    return
-                rows = conn.execute(
-                    self._store._sql(
-                        "SELECT email, digest FROM {s}.contacts WHERE list = %s AND email > %s "
-                        "ORDER BY email LIMIT %s"
-                    ),
-                    (scope, after, chunk),
-                ).fetchall()
-            if not rows:
+        with self._store._reading() as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
                 return
-            yield [StoredRow(email, digest) for email, digest in rows]
-            after = rows[-1][0]
+            with conn.transaction(), conn.cursor(name="acexport_scan") as cursor:
+                cursor.execute(
+                    self._store._sql("SELECT email, digest FROM {s}.contacts WHERE list = %s"),
+                    (scope,),
+                )
+                while rows := cursor.fetchmany(chunk):
+                    yield [(str(email), bytes(digest)) for email, digest in rows]
+
+    def count_confirmed(self) -> int:
+        """How many contacts of the list have a confirmed digest."""
+        self._usable(writing=False)
+        with self._store._reading() as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
+                return 0
+            row = conn.execute(
+                self._store._sql("SELECT count(*) FROM {s}.contacts WHERE list = %s"), (scope,)
+            ).fetchone()
+            return int(row[0]) if row is not None else 0
 
     def open_batches(self) -> list[OpenBatch]:
         self._usable(writing=False)
