@@ -111,11 +111,12 @@ class PostgresList:
             # A join on the array, not `email = ANY(...)`: the planner then probes the primary
             # key once per email even before the table was ever analysed (with `ANY` and no
             # statistics it may scan the whole list). Sorted, the probes walk the index in order.
+            # Binary parameters and results: no hex for the digests, less CPU a call.
             wanted.sort()
-            cursor = conn.execute(
+            cursor = conn.cursor(binary=True).execute(
                 self._store._sql(
-                    "SELECT c.email, c.digest FROM unnest(%s::text[]) AS w (email) "
-                    "JOIN {s}.contacts c ON c.list = %s AND c.email = w.email"
+                    "SELECT c.email, c.digest FROM unnest(%b::text[]) AS w (email) "
+                    "JOIN {s}.contacts c ON c.list = %b AND c.email = w.email"
                 ),
                 (wanted, scope),
                 prepare=True,
