@@ -91,6 +91,18 @@ def coverage(session: nox.Session) -> None:
 
 
 @nox.session
+def postgres(session: nox.Session) -> None:
+    """Only the PostgreSQL state's tests, against a throwaway server on 127.0.0.1.
+
+    Needs the server programs (Debian: ``apt-get install postgresql``); as root, the server
+    runs as the ``postgres`` system user. ``CI=1 nox -s postgres`` fails instead of skipping
+    when they are missing.
+    """
+    session.install("-e", ".", *TEST_DEPS)
+    session.run("pytest", "-m", "postgres", "tests/state", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install("ruff")

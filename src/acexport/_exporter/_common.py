@@ -23,7 +23,7 @@ from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError, ExportError, StateError
 from .._models import ContactList, CustomField
 from .._report import ExportProgress, ExportReport
-from .._state import ListState, ScanningListState, SqliteState, StateStore, TrackedContact
+from .._state import ListState, ScanningListState, StateStore, TrackedContact, open_store
 from ._confirmed import MAX_INDEXED, ConfirmedIndex
 from ._mapping import FieldMapping
 from ._membership import (
@@ -53,7 +53,8 @@ __all__ = [
     "state_failed",
 ]
 
-#: What ``state=`` takes: a path to an SQLite file, or any :class:`StateStore`.
+#: What ``state=`` takes: a path to an SQLite file, a ``postgresql://`` URL, or any
+#: :class:`StateStore`.
 StateArg: TypeAlias = "str | os.PathLike[str] | StateStore | None"
 
 logger = logging.getLogger("acexport")
@@ -183,7 +184,7 @@ class StateSession:
     ) -> None:
         assert state is not None
         self._owned = not isinstance(state, StateStore)
-        store = SqliteState(state) if not isinstance(state, StateStore) else state
+        store = open_store(state)
         self.store: StateStore = store
         self.write = write
         try:
