@@ -8,12 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
-from acexport._report import ExportReport
 from clitools import SAMPLE, counts, sandbox_export, write_csv
 
 from acexport._cli import main
 from acexport._cli._errors import UsageError
 from acexport._cli._reports import ReportFile
+from acexport._report import ExportReport
 from acexport.testing import FakeActiveCampaign
 
 

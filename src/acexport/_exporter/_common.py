@@ -21,7 +21,7 @@ from .._core import _operations as ops
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError, StateError
 from .._models import ContactList, CustomField
-from .._report import ExportProgress, ExportReport
+from .._report import ExportProgress, ExportReport, RowError
 from .._state import ListState, SqliteState, StateStore
 from ._mapping import FieldMapping
 from ._resume import Resumed
@@ -73,6 +73,7 @@ class ExporterBase(Generic[CallerT]):
         cancel: CancelToken | None = None,
         state: StateArg = None,
         full_refresh: bool = False,
+        on_error: Callable[[RowError], Any] | None = None,
     ) -> None:
         if not (state is None or isinstance(state, (str, os.PathLike, StateStore))):
             raise ConfigError(
@@ -98,6 +99,7 @@ class ExporterBase(Generic[CallerT]):
             concurrency=concurrency,
             cancel=cancel,
             full_refresh=bool(full_refresh),
+            on_error=on_error,
         )
         self._run: ExportRun | None = None
 
@@ -109,11 +111,13 @@ class ExporterBase(Generic[CallerT]):
     def _start(self, fields: Sequence[CustomField], started: float, requests: int) -> ExportRun:
         """A new run, after the checks (``requests`` of them) and with the account's fields."""
         opts, limits = self._options, self._caller.limits
+        errors = opts.row_errors()
         scheduler = opts.scheduler(
             poll_rate(limits.requests_per_second, limits.bulk_imports_per_minute),
             limits.bulk_imports_per_minute,
+            errors,
         )
-        run = ExportRun(opts, opts.planner(fields), scheduler, started, self._caller.clock)
+        run = ExportRun(opts, opts.planner(fields, errors), scheduler, started, self._caller.clock)
         run.requests = run._base_requests = requests
         if self._state is not None:
             run.delta = opts.delta()

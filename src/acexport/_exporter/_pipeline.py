@@ -6,9 +6,9 @@
 partial one. It does no I/O, never sleeps and never reads a clock, so the same planner serves
 the sync and the async exporter and is tested without either.
 
-Rows that cannot be exported never raise: they are counted in :attr:`Planner.invalid` with a
-:class:`RowError` in :attr:`Planner.errors`, or (a repeated email) in
-:attr:`Planner.duplicates`.
+Rows that cannot be exported never raise: they are counted in :attr:`Planner.invalid` and
+settled into :attr:`Planner.errors` (a bounded :class:`~acexport._report.RowErrors`, shared
+with the scheduler), or (a repeated email) counted in :attr:`Planner.duplicates`.
 
 Speed: this runs once per profile, for up to millions of them, so the mapping is compiled once
 into tuples the hot loop walks; every contact's JSON is assembled from precomputed fragments
@@ -28,7 +28,7 @@ from typing import Any
 from .._core._bulk import BODY_EMPTY_LEN, BODY_EXCLUDE, contact_tail, encode_str, join_body
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError
-from .._report import RowError
+from .._report import RowErrors
 from ._dedupe import SeenEmails
 from ._mapping import MISSING, FieldMapping, Source, describe_source
 from ._values import MAX_EMAIL_LENGTH, _control_search, _email_match, format_value, normalize_email
@@ -55,7 +55,16 @@ class PlannedContact:
     what goes between the commas of the request's ``contacts`` array.
     """
 
-    __slots__ = ("email", "encoded", "fields", "first_name", "index", "last_name", "phone")
+    __slots__ = (
+        "email",
+        "encoded",
+        "fields",
+        "first_name",
+        "index",
+        "last_name",
+        "phone",
+        "profile",
+    )
 
     def __init__(
         self,
@@ -66,8 +75,11 @@ class PlannedContact:
         phone: str | None,
         fields: dict[int, str],
         encoded: bytes,
+        profile: object = None,
     ) -> None:
         self.index = index
+        #: The profile as given, kept only while ``on_error`` wants it (else None).
+        self.profile = profile
         self.email = email
         self.first_name = first_name
         self.last_name = last_name
@@ -216,11 +228,12 @@ class Planner:
     the body over ``max_batch_bytes``), else None; ``close`` returns the last partial batch.
 
     Counts: ``received == (contacts in the batches) + invalid + duplicates``. Every invalid row
-    has a :class:`RowError` (kind ``"invalid"``) in ``errors``, in feed order. Duplicates are
+    is added to ``errors`` (kind ``"invalid"``; a :class:`~acexport._report.RowErrors`, given or
+    made here), in feed order. Duplicates are
     later profiles whose email equals, case-insensitively, one already planned: the first
     occurrence wins; an invalid row does not reserve its email.
 
-    Memory grows only with the number of unique emails (plus ``errors``, one per invalid row):
+    Memory grows only with the number of unique emails (``errors`` is bounded):
     each unique email costs about 20 bytes (a 16-byte digest; see :class:`~._dedupe.SeenEmails`).
     Measured: planning 900,000 unique emails took a process's peak RSS from 33 MB (after
     imports) to 55 MB; ``tracemalloc`` counted 19 bytes per unique email at 900,000 and
@@ -234,6 +247,7 @@ class Planner:
         "_email",
         "_empty_bytes",
         "_exclude_automations",
+        "_keep_profiles",
         "_max_bytes",
         "_rows",
         "_seen",
@@ -255,6 +269,7 @@ class Planner:
         batch_size: int = BULK_MAX_CONTACTS,
         max_batch_bytes: int = BULK_MAX_BYTES,
         exclude_automations: bool = False,
+        errors: RowErrors | None = None,
     ) -> None:
         if not isinstance(mapping, FieldMapping):
             raise ConfigError(f"mapping must be a FieldMapping, not {type(mapping).__name__}")
@@ -306,7 +321,9 @@ class Planner:
         self.received = 0
         self.invalid = 0
         self.duplicates = 0
-        self.errors: list[RowError] = []
+        self.errors = errors if errors is not None else RowErrors()
+        # Only ``on_error`` needs the profile of a row settled later (rejected or failed).
+        self._keep_profiles = self.errors.on_error is not None
 
     @property
     def unique(self) -> int:
@@ -327,17 +344,17 @@ class Planner:
         try:
             raw = get(slot.source, MISSING) if slot.is_key else slot.source(profile)
         except Exception as exc:
-            return self._refuse(index, None, self._read_failed(slot, exc))
+            return self._refuse(index, profile, None, self._read_failed(slot, exc))
         if type(raw) is str:
             email = raw.strip()
             if len(email) > MAX_EMAIL_LENGTH or _email_match(email) is None:
-                return self._refuse(index, raw, normalize_email(raw)[1] or "invalid email")
+                return self._refuse(index, profile, raw, normalize_email(raw)[1] or "invalid email")
         else:
             if raw is MISSING:
-                return self._refuse(index, None, self._no_email(profile))
+                return self._refuse(index, profile, None, self._no_email(profile))
             checked, reason = normalize_email(raw)
             if checked is None:
-                return self._refuse(index, raw, reason or "invalid email")
+                return self._refuse(index, profile, raw, reason or "invalid email")
             email = checked
 
         # Every other value: read, format, append to the contact's JSON.
@@ -348,14 +365,14 @@ class Planner:
             try:
                 value = get(source, MISSING) if is_key else source(profile)
             except Exception as exc:
-                return self._refuse(index, raw, self._read_failed(slot, exc))
+                return self._refuse(index, profile, raw, self._read_failed(slot, exc))
             if type(value) is str:
                 value = value.strip()
                 if not value:
                     continue
                 if not value.isprintable() and _control_search(value) is not None:
                     return self._refuse(
-                        index, raw, f"{slot.describe()}: contains control characters"
+                        index, profile, raw, f"{slot.describe()}: contains control characters"
                     )
             elif value is None or value is MISSING:
                 continue
@@ -363,7 +380,7 @@ class Planner:
                 try:
                     value = format_value(value)
                 except Exception as exc:
-                    return self._refuse(index, raw, self._format_failed(slot, exc))
+                    return self._refuse(index, profile, raw, self._format_failed(slot, exc))
                 if value is None:
                     continue
             if pos == 3:
@@ -377,12 +394,13 @@ class Planner:
         try:
             encoded = (text + self._suffix).encode()
         except UnicodeEncodeError:
-            return self._refuse(index, raw, self._unencodable(names, fields))
+            return self._refuse(index, profile, raw, self._unencodable(names, fields))
 
         size = len(encoded)
         if self._empty_bytes + size > self._max_bytes:
             return self._refuse(
                 index,
+                profile,
                 raw,
                 f"contact is {size:,} bytes of JSON, over the bulk import limit of "
                 f"{self._max_bytes:,} bytes per request",
@@ -393,7 +411,16 @@ class Planner:
             self.duplicates += 1
             return None
 
-        contact = PlannedContact(index, email, names[0], names[1], names[2], fields, encoded)
+        contact = PlannedContact(
+            index,
+            email,
+            names[0],
+            names[1],
+            names[2],
+            fields,
+            encoded,
+            profile if self._keep_profiles else None,
+        )
         batch = self._batch
         out = None
         if batch:
@@ -424,12 +451,10 @@ class Planner:
 
     # The slow paths: only rows that are refused get here.
 
-    def _refuse(self, index: int, raw: object, reason: str) -> Batch | None:
+    def _refuse(self, index: int, profile: object, raw: object, reason: str) -> Batch | None:
         """Count the row as invalid with its RowError; return None, what ``feed`` returns."""
         self.invalid += 1
-        self.errors.append(
-            RowError(index=index, email=_given_email(raw), kind="invalid", reason=reason)
-        )
+        self.errors.add(index, _given_email(raw), "invalid", reason, profile)
         return None
 
     def _read_failed(self, slot: _Slot, exc: Exception) -> str:
