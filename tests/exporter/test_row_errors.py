@@ -266,3 +266,39 @@ def test_an_on_error_that_raises_stops_the_export_with_a_report(
     assert report is not None
     _adds_up(report)
     assert report.received < len(rows)  # reading stopped
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_on_error_that_raises_on_a_settled_batch_stops_the_export(
+    fake: FakeActiveCampaign, clock: VirtualClock, mode: str
+) -> None:
+    rows = _profiles(20_000, invalid_every=10**9)  # all valid but row 0's
+    for r in rows[1:300]:
+        fake.exclude(r["Email"])  # rejected when the first batches are polled
+    seen: list[RowError] = []
+
+    def on_error(error: RowError) -> None:
+        seen.append(error)
+        if error.kind == "rejected":
+            raise RuntimeError("the dead-letter table is gone")
+
+    if mode == "sync":
+        with make_client(fake, clock) as client, pytest.raises(ExportError) as info:
+            SegmentExporter(client, 1, MAPPING, on_error=on_error).export(iter(rows))
+    else:
+
+        async def main() -> None:
+            async with make_async_client(fake, clock) as client:
+                await AsyncSegmentExporter(client, 1, MAPPING, on_error=on_error).export(iter(rows))
+
+        with pytest.raises(ExportError) as info:
+            anyio.run(main)
+    exc = info.value
+    assert "on_error raised RuntimeError: the dead-letter table is gone" in str(exc)
+    assert isinstance(exc.__cause__, RuntimeError)
+    assert [e.kind for e in seen] == ["invalid", "rejected"]  # not called after it raised
+    report = exc.report
+    assert report is not None
+    _adds_up(report)
+    assert report.rejected == 299
+    assert report.received < len(rows)  # nothing more was read

@@ -264,9 +264,14 @@ class ExportRun:
         index = self.next_index
         self.next_index += 1
         batch = self.planner.feed(index, profile)
-        if self.errors.failure is not None:
-            # on_error raised: stop reading (the driver's read loop ends on an exception).
-            raise self.errors.failure
+        failure = self.errors.failure
+        if failure is not None:
+            # on_error raised: the export stops; reading ends on an exception (the driver's
+            # read loop ends on one), unless this profile completed a batch, which the
+            # driver then settles as not sent (the phase no longer submits).
+            self.check_callback()
+            if batch is None:
+                raise failure
         return batch
 
     def end_of_input(self) -> Batch | None:
