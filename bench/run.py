@@ -31,7 +31,7 @@ from _common import (
     table,
 )
 
-BENCHES = ("profile", "pipeline", "e2e", "side", "real", "memory", "state")
+BENCHES = ("profile", "pipeline", "e2e", "side", "real", "memory", "state", "errors")
 
 
 def _child(kind: str, n: int, extra: str = "") -> dict[str, Any]:
@@ -301,6 +301,34 @@ def bench_state(run_id: str, quick: bool) -> dict[str, Any]:
     return {"incremental": inc}
 
 
+def bench_errors(run_id: str, quick: bool, before_src: str | None = None) -> None:
+    from _errors import measure
+
+    n = 200_000 if quick else 2_000_000
+    sets = [("after", measure(n))]
+    if before_src:
+        sets.insert(0, ("before", measure(n, Path(before_src), with_errors=False)))
+    rows = []
+    for label, results in sets:
+        for r in results:
+            record(run_id, "errors", label=label, **r)
+            rows.append(
+                [
+                    label,
+                    r["run"],
+                    f"{r['n']:,}",
+                    f"{r['vmhwm_kb'] / 1024:.0f}",
+                    r["wall_s"],
+                    f"{r.get('report_bytes', r.get('errors_bytes', 0)) / 1e6:.1f}",
+                ]
+            )
+    table(
+        f"Row errors at scale: {n:,} rows, half of them invalid (peak RSS, fresh process each)",
+        ["code", "run", "rows", "peak RSS MiB", "wall s", "file written MB"],
+        rows,
+    )
+
+
 def plot(e2e: list[dict[str, Any]] | None, side: dict[str, Any] | None) -> None:
     import matplotlib
 
@@ -367,6 +395,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     ap.add_argument("--only", nargs="+", choices=BENCHES, help="run only these benchmarks")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--before-src",
+        metavar="DIR",
+        help="errors: also measure another checkout's src directory (the 'before' figures)",
+    )
     args = ap.parse_args()
     if args.child:
         from _pipeline import child_memory, child_pipeline, child_profile
@@ -409,6 +442,8 @@ def main() -> None:
         bench_real(run_id, args.quick)
     if "state" in chosen:
         bench_state(run_id, args.quick)
+    if "errors" in chosen:
+        bench_errors(run_id, args.quick, args.before_src)
     if e2e or side:
         plot(e2e, side)
     print(

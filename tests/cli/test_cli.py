@@ -123,6 +123,8 @@ def test_report_json_has_the_report_names_and_adds_up(readme_run: dict[str, Any]
         data[k] for k in ("exported", "unchanged", "duplicates", "invalid", "rejected", "failed")
     )
     assert len(data["errors"]) == data["invalid"] + data["rejected"] + data["failed"]
+    assert sum(data["reasons"].values()) == len(data["errors"])
+    assert (data["errors_omitted"], data["errors_truncated"]) == (0, False)
     assert all(set(e) == {"index", "email", "kind", "reason"} for e in data["errors"])
     assert data["list_id"] == 1
     assert data["dry_run"] is False

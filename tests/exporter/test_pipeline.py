@@ -142,7 +142,7 @@ def test_first_occurrence_wins_case_insensitively() -> None:
         (2, "bob@example.com", "bob"),
     ]
     assert (planner.received, planner.duplicates, planner.invalid) == (4, 2, 0)
-    assert planner.errors == []
+    assert list(planner.errors) == []
     assert planner.unique == 2
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -81,7 +81,12 @@ def exporters(client: ActiveCampaign, aclient: AsyncActiveCampaign) -> None:
     assert_type(report, ExportReport)
     assert_type(report.errors, tuple[RowError, ...])
     assert_type(report.ok, bool)
-    exporter = AsyncSegmentExporter(aclient, 1, mapping)
+    assert_type(report.reasons, Mapping[str, int])
+    assert_type(report.errors_omitted, int)
+    assert_type(report.errors_truncated, bool)
+    assert_type(report.top_reasons(3), list[tuple[str, int]])
+    assert_type(report.errors[0].profile, object)
+    exporter = AsyncSegmentExporter(aclient, 1, mapping, on_error=print)
     assert_type(exporter.report, ExportReport | None)
     incremental = SegmentExporter(client, 1, mapping, state="state.sqlite", full_refresh=True)
     assert_type(incremental.export([]).unchanged, int)

@@ -11,7 +11,9 @@ from .._exporter._export import SegmentExporter
 from .._exporter._mapping import FieldMapping
 from .._report import ExportReport
 from ._connection import SANDBOX_POLL_INTERVAL, connect
+from ._error_rows import ErrorRows
 from ._errors import EXIT_OK, EXIT_ROWS, UsageError
+from ._files import same_file
 from ._output import Output
 from ._progress import Progress, estimate
 from ._readers import Input
@@ -52,18 +54,29 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
         # Everything that can be refused is refused before anything is sent: the report file
         # is created now (beside its path), the input opened and its columns checked.
         signals = stack.enter_context(Signals(err))
+        input_path = None if args.profiles == "-" else args.profiles
         report_file: ReportFile | None = None
         if args.report is not None:
-            report_file = ReportFile(args.report, None if args.profiles == "-" else args.profiles)
+            report_file = ReportFile(args.report, input_path)
             stack.callback(report_file.discard)
+        error_rows: ErrorRows | None = None
+        if args.errors is not None:
+            if args.report is not None and same_file(args.errors, args.report):
+                raise UsageError(f"--errors {args.errors} is also the --report file")
+            error_rows = ErrorRows(args.errors, input_path)
+            stack.callback(error_rows.discard)
+        mapped = [c for c in columns if c]
         source = Input(
             args.profiles,
             args.format,
-            [c for c in columns if c],
+            mapped,
             encoding=args.encoding,
             delimiter=args.delimiter,
+            numbered=error_rows is not None,
         )
         stack.callback(source.close)
+        if error_rows is not None:
+            error_rows.open(source.header or mapped)
         client = stack.enter_context(connect(args, err, quiet=args.quiet))
         bulk_per_minute = caller_of(client).limits.bulk_imports_per_minute
         progress = Progress(
@@ -87,6 +100,7 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             full_refresh=args.full_refresh,
             on_leave=args.on_leave,
             max_leave=args.max_leave,
+            on_error=error_rows.write if error_rows is not None else None,
         )
         code = EXIT_OK
         stopped: str | None = None
@@ -95,7 +109,10 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             report = exporter.export(signals.watch(source.profiles))
         except ExportError as exc:
             report, code = exc.report, EXIT_ROWS
-            stopped = str(exc).replace(" from the iterable", "")
+            # "on_error raised OSError: could not write --errors ...": the file is the news.
+            stopped = (
+                str(exc).replace(" from the iterable", "").replace("on_error raised OSError: ", "")
+            )
             if not stopped.startswith("export stopped early"):
                 stopped = "export stopped early: " + stopped
         except KeyboardInterrupt:
@@ -115,9 +132,19 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
         if code == EXIT_OK:
             ok = report.ok and not report.removal_errors
             code = signals.exit_code if report.cancelled else EXIT_OK if ok else EXIT_ROWS
-        print_report(report, out, args.report)
+        print_report(report, out, args.report, args.errors)
         if args.dry_run and not report.cancelled:
             out.write(estimate(report.exported, bulk_per_minute) + "\n")
+        if error_rows is not None:
+            try:
+                error_rows.commit()
+            except OSError as exc:
+                err.write(f"acexport: error: could not write --errors {args.errors}: {exc}\n")
+                code = max(code, EXIT_ROWS)
+            else:
+                if not args.quiet:
+                    rows = "1 row" if error_rows.rows == 1 else f"{error_rows.rows} rows"
+                    err.write(f"{rows} not exported written to {args.errors}\n")
         if report_file is not None:
             try:
                 report_file.commit(report)

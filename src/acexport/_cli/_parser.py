@@ -247,7 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not start ActiveCampaign automations for the imported contacts",
     )
     run.add_argument(
-        "--report", metavar="FILE.json", help="also write the full report, every error included"
+        "--report",
+        metavar="FILE.json",
+        help="also write the report as JSON: every count, the count of each reason, and the "
+        "first 10,000 row errors",
+    )
+    run.add_argument(
+        "--errors",
+        metavar="FILE.csv",
+        help="write every row not exported (.csv or .jsonl): its cells, row number, kind and "
+        "reason, to fix and export again",
     )
     run.add_argument(
         "-q",

@@ -22,7 +22,7 @@ from .._core._call import Sleep
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError, ExportError, StateError
 from .._models import ContactList, CustomField
-from .._report import ExportProgress, ExportReport
+from .._report import ExportProgress, ExportReport, RowError
 from .._state import ListState, ScanningListState, StateStore, TrackedContact, open_store
 from ._confirmed import MAX_INDEXED, ConfirmedIndex
 from ._mapping import FieldMapping
@@ -92,6 +92,7 @@ class ExporterBase(Generic[ClientT, CallerT]):
         full_refresh: bool = False,
         on_leave: OnLeave | None = None,
         max_leave: float = DEFAULT_MAX_LEAVE,
+        on_error: Callable[[RowError], Any] | None = None,
     ) -> None:
         if not (state is None or isinstance(state, (str, os.PathLike, StateStore))):
             raise ConfigError(
@@ -125,6 +126,7 @@ class ExporterBase(Generic[ClientT, CallerT]):
             full_refresh=bool(full_refresh),
             on_leave=on_leave,
             max_leave=float(max_leave),
+            on_error=on_error,
         )
         self._run: ExportRun | None = None
 
@@ -141,11 +143,13 @@ class ExporterBase(Generic[ClientT, CallerT]):
     def _start(self, fields: Sequence[CustomField], started: float, requests: int) -> ExportRun:
         """A new run, after the checks (``requests`` of them) and with the account's fields."""
         opts, limits = self._options, self._caller.limits
+        errors = opts.row_errors()
         scheduler = opts.scheduler(
             poll_rate(limits.requests_per_second, limits.bulk_imports_per_minute),
             limits.bulk_imports_per_minute,
+            errors,
         )
-        run = ExportRun(opts, opts.planner(fields), scheduler, started, self._caller.clock)
+        run = ExportRun(opts, opts.planner(fields, errors), scheduler, started, self._caller.clock)
         run.requests = run._base_requests = requests
         if self._state is not None:
             run.delta = opts.delta()

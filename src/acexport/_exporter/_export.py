@@ -58,7 +58,10 @@ class SegmentExporter(ExporterBase[ActiveCampaign, Caller]):
     profile read.
 
     Options: ``dry_run`` (do everything but send), ``on_progress`` (called with
-    :class:`ExportProgress` at least once per batch), ``exclude_automations``, ``batch_size``
+    :class:`ExportProgress` at least once per batch), ``on_error`` (called once with every
+    :class:`RowError`, its ``profile`` included, as the row is settled, from the thread that
+    called ``export``; if it raises, the export stops with :class:`ExportError`; the report
+    itself keeps only the first 10,000), ``exclude_automations``, ``batch_size``
     (at most 250), ``max_in_flight`` (batches submitted and not yet settled; bounds memory),
     ``poll_interval`` and ``settle_timeout`` (seconds), ``max_resubmits`` (for batches that end
     failed or interrupted), ``concurrency`` (requests at once, default 4: submits and polls

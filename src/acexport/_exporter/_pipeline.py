@@ -6,9 +6,9 @@
 partial one. It does no I/O, never sleeps and never reads a clock, so the same planner serves
 the sync and the async exporter and is tested without either.
 
-Rows that cannot be exported never raise: they are counted in :attr:`Planner.invalid` with a
-:class:`RowError` in :attr:`Planner.errors`, or (a repeated email) in
-:attr:`Planner.duplicates`.
+Rows that cannot be exported never raise: they are counted in :attr:`Planner.invalid` and
+settled into :attr:`Planner.errors` (a bounded :class:`~acexport._report.RowErrors`, shared
+with the scheduler), or (a repeated email) counted in :attr:`Planner.duplicates`.
 
 Speed: this runs once per profile, for up to millions of them, so the mapping is compiled once
 into tuples the hot loop walks; every contact's JSON is assembled from precomputed fragments
@@ -28,7 +28,7 @@ from typing import Any
 from .._core._bulk import BODY_EMPTY_LEN, BODY_EXCLUDE, contact_tail, encode_str, join_body
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
 from .._exceptions import ConfigError
-from .._report import RowError
+from .._report import RowErrors
 from ._dedupe import SeenEmails
 from ._mapping import MISSING, FieldMapping, Source, describe_source, read_key
 from ._values import (
@@ -62,7 +62,17 @@ class PlannedContact:
     what goes between the commas of the request's ``contacts`` array.
     """
 
-    __slots__ = ("email", "encoded", "fields", "first_name", "index", "key", "last_name", "phone")
+    __slots__ = (
+        "email",
+        "encoded",
+        "fields",
+        "first_name",
+        "index",
+        "key",
+        "last_name",
+        "phone",
+        "profile",
+    )
 
     def __init__(
         self,
@@ -74,9 +84,12 @@ class PlannedContact:
         fields: dict[int, str],
         encoded: bytes,
         key: str | None = None,
+        profile: object = None,
     ) -> None:
         self.key = key  # the customer key (FieldMapping.key), None without one
         self.index = index
+        #: The profile as given, kept only while ``on_error`` wants it (else None).
+        self.profile = profile
         self.email = email
         self.first_name = first_name
         self.last_name = last_name
@@ -237,11 +250,12 @@ class Planner:
     the body over ``max_batch_bytes``), else None; ``close`` returns the last partial batch.
 
     Counts: ``received == (contacts in the batches) + invalid + duplicates``. Every invalid row
-    has a :class:`RowError` (kind ``"invalid"``) in ``errors``, in feed order. Duplicates are
+    is added to ``errors`` (kind ``"invalid"``; a :class:`~acexport._report.RowErrors`, given or
+    made here), in feed order. Duplicates are
     later profiles whose email equals, case-insensitively, one already planned: the first
     occurrence wins; an invalid row does not reserve its email.
 
-    Memory grows only with the number of unique emails (plus ``errors``, one per invalid row):
+    Memory grows only with the number of unique emails (``errors`` is bounded):
     each unique email costs about 20 bytes (a 16-byte digest; see :class:`~._dedupe.SeenEmails`).
     Measured: planning 900,000 unique emails took a process's peak RSS from 33 MB (after
     imports) to 55 MB; ``tracemalloc`` counted 19 bytes per unique email at 900,000 and
@@ -255,6 +269,7 @@ class Planner:
         "_email",
         "_empty_bytes",
         "_exclude_automations",
+        "_keep_profiles",
         "_key",
         "_max_bytes",
         "_refused",
@@ -279,6 +294,7 @@ class Planner:
         batch_size: int = BULK_MAX_CONTACTS,
         max_batch_bytes: int = BULK_MAX_BYTES,
         exclude_automations: bool = False,
+        errors: RowErrors | None = None,
     ) -> None:
         if not isinstance(mapping, FieldMapping):
             raise ConfigError(f"mapping must be a FieldMapping, not {type(mapping).__name__}")
@@ -334,7 +350,9 @@ class Planner:
         self.received = 0
         self.invalid = 0
         self.duplicates = 0
-        self.errors: list[RowError] = []
+        self.errors = errors if errors is not None else RowErrors()
+        # Only ``on_error`` needs the profile of a row settled later (rejected or failed).
+        self._keep_profiles = self.errors.on_error is not None
 
     @property
     def unique(self) -> int:
@@ -364,24 +382,24 @@ class Planner:
         try:
             raw = get(slot.source, MISSING) if slot.is_key else slot.source(profile)
         except Exception as exc:
-            return self._refuse(index, None, self._read_failed(slot, exc))
+            return self._refuse(index, profile, None, self._read_failed(slot, exc))
         if type(raw) is str:
             email = raw.strip()
             if len(email) > MAX_EMAIL_LENGTH or _email_match(email) is None:
-                return self._refuse(index, raw, normalize_email(raw)[1] or "invalid email")
+                return self._refuse(index, profile, raw, normalize_email(raw)[1] or "invalid email")
         else:
             if raw is MISSING:
-                return self._refuse(index, None, self._no_email(profile))
+                return self._refuse(index, profile, None, self._no_email(profile))
             checked, reason = normalize_email(raw)
             if checked is None:
-                return self._refuse(index, raw, reason or "invalid email")
+                return self._refuse(index, profile, raw, reason or "invalid email")
             email = checked
 
         key = None
         if self._key is not None:
             key, problem = read_key(self._key, profile, get)
             if problem is not None:
-                return self._refuse(index, raw, problem)
+                return self._refuse(index, profile, raw, problem)
 
         # Every other value: read, format, append to the contact's JSON.
         text = '{"email":"' + email + '"'  # a valid email needs no JSON escaping
@@ -391,27 +409,27 @@ class Planner:
             try:
                 value = get(source, MISSING) if is_key else source(profile)
             except Exception as exc:
-                return self._refuse(index, raw, self._read_failed(slot, exc))
+                return self._refuse(index, profile, raw, self._read_failed(slot, exc))
             if type(value) is str:
                 value = value.strip()
                 if not value:
                     continue
                 if not value.isprintable() and _control_search(value) is not None:
                     return self._refuse(
-                        index, raw, f"{slot.describe()}: contains control characters"
+                        index, profile, raw, f"{slot.describe()}: contains control characters"
                     )
                 if check is not None:
                     try:
                         value = check(value)
                     except ValueError as exc:
-                        return self._refuse(index, raw, f"{slot.describe()}: {exc}")
+                        return self._refuse(index, profile, raw, f"{slot.describe()}: {exc}")
             elif value is None or value is MISSING:
                 continue
             else:
                 try:
                     value = format_value(value) if check is None else check(value)
                 except Exception as exc:
-                    return self._refuse(index, raw, self._format_failed(slot, exc))
+                    return self._refuse(index, profile, raw, self._format_failed(slot, exc))
                 if value is None:
                     continue
             if pos == 3:
@@ -425,12 +443,13 @@ class Planner:
         try:
             encoded = (text + self._suffix).encode()
         except UnicodeEncodeError:
-            return self._refuse(index, raw, self._unencodable(names, fields))
+            return self._refuse(index, profile, raw, self._unencodable(names, fields))
 
         size = len(encoded)
         if self._empty_bytes + size > self._max_bytes:
             return self._refuse(
                 index,
+                profile,
                 raw,
                 f"contact is {size:,} bytes of JSON, over the bulk import limit of "
                 f"{self._max_bytes:,} bytes per request",
@@ -441,7 +460,17 @@ class Planner:
             self.duplicates += 1
             return None
 
-        contact = PlannedContact(index, email, names[0], names[1], names[2], fields, encoded, key)
+        contact = PlannedContact(
+            index,
+            email,
+            names[0],
+            names[1],
+            names[2],
+            fields,
+            encoded,
+            key,
+            profile if self._keep_profiles else None,
+        )
         batch = self._batch
         out = None
         if batch:
@@ -472,16 +501,14 @@ class Planner:
 
     # The slow paths: only rows that are refused get here.
 
-    def _refuse(self, index: int, raw: object, reason: str) -> Batch | None:
+    def _refuse(self, index: int, profile: object, raw: object, reason: str) -> Batch | None:
         """Count the row as invalid with its RowError; return None, what ``feed`` returns."""
         self.invalid += 1
         if isinstance(raw, str):
             email = normalize_email(raw)[0]
             if email is not None:
                 self._refused.add(email)
-        self.errors.append(
-            RowError(index=index, email=_given_email(raw), kind="invalid", reason=reason)
-        )
+        self.errors.add(index, _given_email(raw), "invalid", reason, profile)
         return None
 
     def _read_failed(self, slot: _Slot, exc: Exception) -> str:

@@ -17,7 +17,7 @@ import attrs
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS, SMALL_EXPORT
 from .._exceptions import ConfigError, ExportError
 from .._models import ContactList, CustomField
-from .._report import ExportProgress, ExportReport, RemovalError
+from .._report import ExportProgress, ExportReport, RemovalError, RowError, RowErrors
 from ._delta import Delta, Effect
 from ._mapping import FieldMapping, resolve_fields
 from ._membership import DEFAULT_MAX_LEAVE, OnLeave
@@ -69,6 +69,7 @@ class ExportOptions:
     full_refresh: bool = False
     on_leave: OnLeave | None = None
     max_leave: float = DEFAULT_MAX_LEAVE
+    on_error: Callable[[RowError], Any] | None = None
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.list_id, bool) or not isinstance(self.list_id, int) or self.list_id < 1:
@@ -87,10 +88,18 @@ class ExportOptions:
         _positive("settle_timeout", self.settle_timeout)
         if self.on_progress is not None and not callable(self.on_progress):
             raise ConfigError("on_progress must be callable")
+        if self.on_error is not None and not callable(self.on_error):
+            raise ConfigError("on_error must be callable")
         if self.cancel is not None and not callable(getattr(self.cancel, "is_set", None)):
             raise ConfigError("cancel must have an is_set() method (an Event)")
 
-    def planner(self, available_fields: Iterable[CustomField]) -> Planner:
+    def row_errors(self) -> RowErrors:
+        """The one collector of an export's row errors, shared by its planner and scheduler."""
+        return RowErrors(on_error=self.on_error)
+
+    def planner(
+        self, available_fields: Iterable[CustomField], errors: RowErrors | None = None
+    ) -> Planner:
         available = list(available_fields)
         field_ids = resolve_fields(self.mapping, available) if self.mapping.fields else {}
         return Planner(
@@ -101,6 +110,7 @@ class ExportOptions:
             batch_size=self.batch_size,
             max_batch_bytes=self.max_batch_bytes,
             exclude_automations=self.exclude_automations,
+            errors=errors,
         )
 
     def delta(self) -> Delta:
@@ -112,9 +122,13 @@ class ExportOptions:
         )
 
     def scheduler(
-        self, poll_rate: float | None = None, bulk_per_minute: float | None = None
+        self,
+        poll_rate: float | None = None,
+        bulk_per_minute: float | None = None,
+        errors: RowErrors | None = None,
     ) -> Scheduler:
         return Scheduler(
+            tally=Tally(errors=errors if errors is not None else RowErrors()),
             poll_rate=poll_rate,
             # dispatch a submission this early before its bulk slot (half a slot, at most 0.1 s)
             submit_lead=min(0.1, 30.0 / bulk_per_minute) if bulk_per_minute else 0.1,
@@ -185,8 +199,14 @@ class ExportRun:
     def tally(self) -> Tally:
         return self.scheduler.tally
 
+    @property
+    def errors(self) -> RowErrors:
+        """Every row error of the export (the planner's and the tally's, one collector)."""
+        return self.tally.errors
+
     _counter: Iterator[int] = attrs.field(factory=itertools.count, repr=False)
     _base_requests: int = 0
+    _callback_stopped: bool = False
 
     def count_request(self) -> None:
         """One more HTTP request (called from worker threads too: itertools.count is atomic)."""
@@ -201,6 +221,7 @@ class ExportRun:
         submitted (in-flight batches are still polled), after a second one nothing at all.
         """
         self.is_cancelled()
+        self.check_callback()
         if running >= self.options.concurrency or self.phase is Phase.HALTED:
             return None
         return self.scheduler.next_action(now, bulk_wait=bulk_wait)
@@ -211,6 +232,18 @@ class ExportRun:
             settle()
         except CannotContinue as fatal:
             self.cannot_continue(fatal)
+        self.check_callback()
+
+    def check_callback(self) -> bool:
+        """If ``on_error`` raised: the export cannot go on (a fatal error, recorded once)."""
+        failure = self.errors.failure
+        if failure is None:
+            return False
+        if not self._callback_stopped:
+            self._callback_stopped = True
+            if self.ending is None or self.ending.kind != "fatal":
+                self.cannot_continue(CannotContinue(str(failure), failure.__cause__))
+        return True
 
     def cannot_continue(self, fatal: CannotContinue) -> None:
         """A fatal error: submit nothing more (after a second one, send nothing at all)."""
@@ -236,7 +269,16 @@ class ExportRun:
     def feed(self, profile: object) -> Batch | None:
         index = self.next_index
         self.next_index += 1
-        return self.planner.feed(index, profile)
+        batch = self.planner.feed(index, profile)
+        failure = self.errors.failure
+        if failure is not None:
+            # on_error raised: the export stops; reading ends on an exception (the driver's
+            # read loop ends on one), unless this profile completed a batch, which the
+            # driver then settles as not sent (the phase no longer submits).
+            self.check_callback()
+            if batch is None:
+                raise failure
+        return batch
 
     def end_of_input(self) -> Batch | None:
         self.scheduler.end_input()
@@ -244,6 +286,11 @@ class ExportRun:
 
     def input_failed(self, exc: BaseException) -> Batch | None:
         """The iterable raised after ``next_index`` profiles: stop reading, keep what was read."""
+        if exc is self.errors.failure:  # on_error raised (see feed): a fatal error
+            self.check_callback()
+            batch = self.end_of_input()
+            self.scheduler.stop()
+            return batch
         reason = (
             f"reading profile {self.next_index} from the iterable raised "
             f"{type(exc).__name__}: {exc}"[:500]
@@ -263,11 +310,12 @@ class ExportRun:
                 self.progress()
             elif not self.phase.submits:
                 ending = self.ending
-                reason = (
-                    ending.reason
-                    if ending is not None and ending.kind == "read_error"
-                    else "the export was cancelled before this batch was sent"
-                )
+                if ending is not None and ending.kind == "read_error":
+                    reason = ending.reason
+                elif ending is not None and ending.kind == "fatal":
+                    reason = f"the export stopped before this batch was sent: {ending.reason}"
+                else:
+                    reason = "the export was cancelled before this batch was sent"
                 self.tally.not_exported(batch, "failed", reason)
             else:
                 self.scheduler.add(batch)
@@ -281,8 +329,7 @@ class ExportRun:
         return effects
 
     def report(self) -> ExportReport:
-        planner, tally = self.planner, self.tally
-        errors = sorted([*planner.errors, *tally.errors], key=lambda e: e.index)
+        planner, tally, errors = self.planner, self.tally, self.errors
         exported = self.dry_run_planned if self.options.dry_run else tally.exported
         return ExportReport(
             list_id=self.options.list_id,
@@ -294,7 +341,9 @@ class ExportRun:
             invalid=planner.invalid,
             rejected=tally.rejected,
             failed=tally.failed,
-            errors=tuple(errors),
+            errors=errors.kept(),
+            errors_omitted=errors.omitted,
+            reasons=dict(sorted(errors.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
             requests=self.requests,
             elapsed=self.clock() - self.started,
             dry_run=self.options.dry_run,
@@ -332,6 +381,7 @@ class ExportRun:
         Raises :class:`ExportError` carrying the report if the iterable raised, or if a fatal
         error stopped the export.
         """
+        self.check_callback()
         ending = self.ending
         if ending is not None and ending.kind == "fatal":
             raise self.stopped(ending.reason) from ending.cause

@@ -50,7 +50,7 @@ import attrs
 from .._core._operations import Operation, bulk_import, import_info
 from .._exceptions import APIError, APIStatusError, AuthenticationError, BadRequestError
 from .._models import BulkImportInfo, BulkImportStatus
-from .._report import RowError, RowErrorKind
+from .._report import RowErrorKind, RowErrors
 from ._delta import Effect, Recorded, Settled
 from ._pipeline import Batch, PlannedContact
 
@@ -76,7 +76,7 @@ class Tally:
     exported: int = 0
     rejected: int = 0
     failed: int = 0
-    errors: list[RowError] = attrs.field(factory=list)
+    errors: RowErrors = attrs.field(factory=RowErrors)
 
     def not_exported(
         self, contacts: Iterable[PlannedContact], kind: RowErrorKind, reason: str
@@ -84,7 +84,7 @@ class Tally:
         """Count ``contacts`` as ``kind`` (rejected or failed), each with a RowError."""
         n = 0
         for c in contacts:
-            self.errors.append(RowError(c.index, c.email, kind, reason))
+            self.errors.add(c.index, c.email, kind, reason, c.profile)
             n += 1
         if kind == "rejected":
             self.rejected += n

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["BadProfile", "UnreadableRow", "json_kind"]
+__all__ = ["BadProfile", "NumberedRow", "UnreadableRow", "Where", "json_kind"]
 
 
 class UnreadableRow(ValueError):
@@ -17,10 +17,17 @@ class BadProfile(Mapping[str, Any]):
     or with the wrong number of cells): any read of it raises :class:`UnreadableRow`, so the
     exporter counts the row as invalid, at its index, instead of stopping."""
 
-    __slots__ = ("_reason",)
+    __slots__ = ("_reason", "cells", "row", "text")
 
-    def __init__(self, reason: str) -> None:
+    def __init__(
+        self, reason: str, *, cells: list[str] | None = None, text: str | None = None
+    ) -> None:
         self._reason = reason
+        #: What could be read of the row, for ``--errors``: its cells (CSV) or its text.
+        self.cells = cells
+        self.text = text
+        #: The row's number in the file (set when the input is numbered, else None).
+        self.row: int | None = None
 
     def __getitem__(self, key: str) -> Any:
         raise UnreadableRow(self._reason)
@@ -48,3 +55,22 @@ def json_kind(value: object) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return "null" if value is None else type(value).__name__
+
+
+class NumberedRow(dict[str, Any]):
+    """A profile read from the file, with its row number (``--errors`` writes it)."""
+
+    __slots__ = ("row",)
+
+    row: int
+
+
+class Where:
+    """Where a reader is: the number of the row it last yielded (CSV and JSON Lines: the line
+    it starts on, from 1; a JSON array: the element's position, from 0) and a CSV's header."""
+
+    __slots__ = ("header", "row")
+
+    def __init__(self) -> None:
+        self.row = 0
+        self.header: list[str] | None = None

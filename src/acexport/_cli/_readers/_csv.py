@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .._errors import UsageError
-from ._common import BadProfile
+from ._common import BadProfile, Where
 from ._lines import Lines
 
 __all__ = ["csv_rows"]
@@ -24,8 +24,11 @@ _FIELD_LIMIT = 2**31 - 1  # the largest a C long holds everywhere
 _OTHER_DELIMITERS = (";", ",", "\t", "|")
 
 
-def csv_rows(lines: Lines, columns: Sequence[str], delimiter: str = ",") -> Iterator[object]:
-    """Read the header (now: a missing column is a usage error) and return the rows."""
+def csv_rows(
+    lines: Lines, columns: Sequence[str], delimiter: str = ",", where: Where | None = None
+) -> Iterator[object]:
+    """Read the header (now: a missing column is a usage error) and return the rows; with
+    ``where``, keep it told of the header and of each row's first line."""
     name = lines.name
     csv.field_size_limit(_FIELD_LIMIT)
     reader = csv.reader(lines, delimiter=delimiter)
@@ -51,7 +54,10 @@ def csv_rows(lines: Lines, columns: Sequence[str], delimiter: str = ",") -> Iter
             f"{name} has no column {', '.join(repr(c) for c in absent)}; "
             f"its columns are {shown}{more}{hint}"
         )
-    return _rows(reader, lines, header)
+    if where is None:
+        return _rows(reader, lines, header)
+    where.header = header
+    return _numbered_rows(reader, lines, header, where)
 
 
 def _rows(reader: _Reader, lines: Lines, header: list[str]) -> Iterator[object]:
@@ -60,13 +66,38 @@ def _rows(reader: _Reader, lines: Lines, header: list[str]) -> Iterator[object]:
     try:
         for row in reader:
             if bad and bad[0][0] <= reader.line_num:
-                yield BadProfile(lines.take_bad(reader.line_num) or "")
+                yield BadProfile(lines.take_bad(reader.line_num) or "", cells=row)
             elif len(row) == width:
                 yield dict(zip(header, row, strict=False))  # same length: checked above
             elif row:
-                yield BadProfile(
-                    f"line {reader.line_num} has {len(row)} cells, the header has {width}: a "
-                    "missing or extra delimiter, or a quote left open"
-                )
+                yield BadProfile(_width_reason(reader.line_num, len(row), width), cells=row)
     except csv.Error as exc:
         raise ValueError(f"{lines.name}, line {reader.line_num}: {exc}") from None
+
+
+def _numbered_rows(
+    reader: _Reader, lines: Lines, header: list[str], where: Where
+) -> Iterator[object]:
+    """As :func:`_rows`, telling ``where`` the line each row starts on."""
+    width = len(header)
+    bad = lines.bad
+    start = reader.line_num + 1
+    try:
+        for row in reader:
+            where.row = start
+            start = reader.line_num + 1
+            if bad and bad[0][0] <= reader.line_num:
+                yield BadProfile(lines.take_bad(reader.line_num) or "", cells=row)
+            elif len(row) == width:
+                yield dict(zip(header, row, strict=False))  # same length: checked above
+            elif row:
+                yield BadProfile(_width_reason(reader.line_num, len(row), width), cells=row)
+    except csv.Error as exc:
+        raise ValueError(f"{lines.name}, line {reader.line_num}: {exc}") from None
+
+
+def _width_reason(line: int, cells: int, width: int) -> str:
+    return (
+        f"line {line} has {cells} cells, the header has {width}: a missing or extra "
+        "delimiter, or a quote left open"
+    )

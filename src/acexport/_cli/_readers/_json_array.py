@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from .._errors import UsageError
-from ._common import BadProfile, json_kind
+from ._common import BadProfile, Where, json_kind
 
 __all__ = ["CHUNK", "JsonArray"]
 
@@ -29,7 +29,10 @@ class JsonArray:
     JSON between elements raises ``ValueError`` (the export stops there).
     """
 
-    def __init__(self, text: TextIO, name: str, label: str = "UTF-8") -> None:
+    def __init__(
+        self, text: TextIO, name: str, label: str = "UTF-8", where: Where | None = None
+    ) -> None:
+        self._where = where or Where()
         self._text = text
         self._name = name
         self._label = label
@@ -102,8 +105,10 @@ class JsonArray:
         if self._peek() == "]":
             return
         index = 0
+        where = self._where
         while True:
             value = self._value()
+            where.row = index
             if self._undecodable:
                 yield BadProfile(
                     f"element {index} is not {self._label} text: save the file as UTF-8, or "
@@ -112,7 +117,10 @@ class JsonArray:
             elif isinstance(value, dict):
                 yield value
             else:
-                yield BadProfile(f"element {index} is {json_kind(value)}, not a JSON object")
+                yield BadProfile(
+                    f"element {index} is {json_kind(value)}, not a JSON object",
+                    text=json.dumps(value, ensure_ascii=False),
+                )
             index += 1
             after = self._peek()
             if after == ",":

@@ -12,14 +12,15 @@ import json
 from collections.abc import Iterator, Sequence
 
 from .._errors import UsageError
-from ._common import BadProfile, json_kind
+from ._common import BadProfile, Where, json_kind
 from ._lines import Lines
 
 __all__ = ["jsonl"]
 
 
-def jsonl(lines: Lines, columns: Sequence[str]) -> Iterator[object]:
-    """Read up to the first object (checking it now) and return every profile."""
+def jsonl(lines: Lines, columns: Sequence[str], where: Where | None = None) -> Iterator[object]:
+    """Read up to the first object (checking it now) and return every profile; with
+    ``where``, keep it told of each profile's line."""
     name = lines.name
     numbered = enumerate(lines, 1)
     try:
@@ -60,26 +61,35 @@ def jsonl(lines: Lines, columns: Sequence[str]) -> Iterator[object]:
             f"the first object in {name} (line {number}) has no key "
             f"{', '.join(repr(c) for c in absent)}; its keys are {shown or 'none'}{more}"
         )
-    return _profiles(first, numbered, lines)
+    return _profiles(first, number, numbered, lines, where or Where())
 
 
 def _profiles(
-    first: dict[str, object], numbered: Iterator[tuple[int, str]], lines: Lines
+    first: dict[str, object],
+    first_number: int,
+    numbered: Iterator[tuple[int, str]],
+    lines: Lines,
+    where: Where,
 ) -> Iterator[object]:
+    where.row = first_number
     yield first
     bad = lines.bad
     for number, line in numbered:
         if not line.strip():
             continue
+        where.row = number
         if bad and bad[0][0] <= number:
-            yield BadProfile(lines.take_bad(number) or "")
+            yield BadProfile(lines.take_bad(number) or "", text=line.rstrip("\r\n"))
             continue
         try:
             value = json.loads(line)
         except ValueError:
-            yield BadProfile(f"line {number} is not valid JSON")
+            yield BadProfile(f"line {number} is not valid JSON", text=line.rstrip("\r\n"))
             continue
         if isinstance(value, dict):
             yield value
         else:
-            yield BadProfile(f"line {number} is {json_kind(value)}, not a JSON object")
+            yield BadProfile(
+                f"line {number} is {json_kind(value)}, not a JSON object",
+                text=line.rstrip("\r\n"),
+            )

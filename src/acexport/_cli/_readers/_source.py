@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, TextIO, cast
 
 from .._errors import UsageError
+from ._common import BadProfile, NumberedRow, Where
 from ._csv import csv_rows
 from ._json_array import JsonArray
 from ._jsonl import jsonl
@@ -50,8 +51,11 @@ class Input:
         *,
         encoding: str = "utf-8",
         delimiter: str = ",",
+        numbered: bool = False,
     ) -> None:
         codec, label = check_encoding(encoding)
+        # With ``numbered``, each profile carries its row number (``--errors`` writes it).
+        self._where: Where | None = Where() if numbered else None
         self._file: IO[bytes] | None = None  # the file on disk (its position is the progress)
         self._size: int | None = None
         self._binary: IO[bytes] | None = None  # what is read: the file, gunzipped or not
@@ -90,10 +94,18 @@ class Input:
             )
         self.format = fmt
         try:
-            self.profiles = self._open(fmt, columns, codec, label, delimiter)
+            profiles = self._open(fmt, columns, codec, label, delimiter)
         except BaseException:
             self.close()
             raise
+        self.profiles: Iterator[object] = (
+            profiles if self._where is None else _numbered(profiles, self._where)
+        )
+
+    @property
+    def header(self) -> list[str] | None:
+        """A CSV's header row (only known for a numbered input), else None."""
+        return self._where.header if self._where is not None else None
 
     def _open(
         self, fmt: str, columns: Sequence[str], codec: str, label: str, delimiter: str
@@ -109,13 +121,13 @@ class Input:
             text = self._wrapper if self._wrapper is not None else self._text
             assert text is not None
             try:
-                return iter(JsonArray(text, self.name, label))
+                return iter(JsonArray(text, self.name, label, self._where))
             except (OSError, EOFError, ValueError) as exc:  # a broken .gz
                 raise UsageError(f"cannot read {self.name}: {exc}") from None
         lines = Lines(self.name, binary=self._binary, text=self._text, encoding=codec, label=label)
         if fmt == "jsonl":
-            return jsonl(lines, columns)
-        return csv_rows(lines, columns, delimiter)
+            return jsonl(lines, columns, self._where)
+        return csv_rows(lines, columns, delimiter, self._where)
 
     def fraction(self) -> float | None:
         """How much of the file was read, from 0 to 1 (None for standard input)."""
@@ -137,3 +149,15 @@ class Input:
             if stream is not None:
                 with contextlib.suppress(OSError, ValueError):
                     stream.close()
+
+
+def _numbered(profiles: Iterator[object], where: Where) -> Iterator[object]:
+    """Each profile with its row number: a :class:`NumberedRow`, or a numbered BadProfile."""
+    for profile in profiles:
+        if isinstance(profile, BadProfile):
+            profile.row = where.row
+            yield profile
+        else:
+            row = NumberedRow(profile)  # type: ignore[call-overload]
+            row.row = where.row
+            yield row
