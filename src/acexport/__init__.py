@@ -45,6 +45,7 @@ from ._models import (
     User,
 )
 from ._report import ExportProgress, ExportReport, RowError, RowErrorKind
+from ._saved import SavedExport, load_exports
 from ._state import ListState, ListSummary, OpenBatch, SqliteState, StateStore, StoredRow
 from ._version import __version__
 
@@ -86,6 +87,7 @@ __all__ = [
     "ResponseValidationError",
     "RowError",
     "RowErrorKind",
+    "SavedExport",
     "SegmentExporter",
     "ServerError",
     "Source",
@@ -97,4 +99,5 @@ __all__ = [
     "UnprocessableEntityError",
     "User",
     "__version__",
+    "load_exports",
 ]
