@@ -46,12 +46,17 @@ class Lines:
                 self._at.setdefault((*table, *_dotted(key.group(1))), number)
 
     def of(self, *path: str) -> int | None:
-        """The line of ``path``, or of its nearest enclosing table or key that was found."""
-        for end in range(len(path), 0, -1):
-            line = self._at.get(tuple(path[:end]))
-            if line is not None:
-                return line
-        return None
+        """The line of ``path``: where it is, else where the first table inside it is (a
+        table declared only through its subtables), else its nearest enclosing table."""
+        if not path:
+            return None
+        line = self._at.get(tuple(path))
+        if line is not None:
+            return line
+        inside = [n for p, n in self._at.items() if p[: len(path)] == tuple(path)]
+        if inside:
+            return min(inside)
+        return self.of(*path[:-1])
 
 
 def read_toml(path: str) -> tuple[dict[str, Any], Lines]:
