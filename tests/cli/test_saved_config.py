@@ -159,8 +159,9 @@ def test_both_or_neither_key_source(tmp_path: Path) -> None:
         'api_key_env = "ACTIVECAMPAIGN_API_KEY"',
         'api_key_env = "ACTIVECAMPAIGN_API_KEY"\napi_key_command = "pass show ac"',
     )
-    assert "give exactly one of api_key_env and api_key_command, not api_key_env and" in (
-        problems(tmp_path, both)[0]
+    assert (
+        "give exactly one of api_key_env and api_key_command, not api_key_env and"
+        in (problems(tmp_path, both)[0])
     )
     neither = GOOD.replace('api_key_env = "ACTIVECAMPAIGN_API_KEY"\n', "")
     assert "not neither" in problems(tmp_path, neither)[0]

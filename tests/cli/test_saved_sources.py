@@ -12,7 +12,7 @@ from acexport import ConfigError
 from acexport._cli._config import load_config
 from acexport._cli._jobs import check_source, open_source
 
-MODULE = '''
+MODULE = """
 import asyncio
 
 def rows():
@@ -34,7 +34,7 @@ def text():
 
 def boom():
     raise RuntimeError("warehouse down")
-'''
+"""
 
 
 def config_for(tmp_path: Path, source: str, module: str = MODULE) -> Path:
