@@ -3,14 +3,15 @@ and the line of each table and key found by scanning the text, for error message
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+else:  # pragma: no cover - Python 3.10: the dependency tomli (same API)
+    tomllib = importlib.import_module("tomli")
 
 from .._exceptions import ConfigError
 
