@@ -287,3 +287,23 @@ def test_a_broken_file_prints_every_mistake_and_exits_2(
     )
     assert f"acexport: error: {path}:5: exports.a.list_id: is a string" in err
     assert f"acexport: error: {path}:4: exports.a: connection is missing" in err
+
+
+def test_a_refused_key_names_where_it_came_from(
+    tmp_path: Path,
+    account: tuple[FakeActiveCampaign, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    wrong = "WRONGKEY0000"
+    monkeypatch.setenv(KEY_ENV, wrong)
+    config = saved(tmp_path, account[1])
+    assert main(["validate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}:1: connections.main: ActiveCampaign refused the API key" in err
+    assert f"check the key in the environment variable {KEY_ENV}" in err
+    assert main(["run", "few", "--config", str(config)]) == 2
+    out, err = capsys.readouterr()
+    assert "acexport: error: few: ActiveCampaign refused the API key" in err
+    assert wrong not in out + err
+    assert account[0].contacts == []

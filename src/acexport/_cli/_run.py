@@ -15,9 +15,15 @@ import os
 from collections.abc import Iterator, Sequence
 
 from .._client import ActiveCampaign, caller_of
-from .._exceptions import APIError, ConfigError, ExportError
+from .._exceptions import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ConfigError,
+    ExportError,
+)
 from .._report import ExportReport
-from ._config import Config, ExportConfig, load_config
+from ._config import Config, Connection, ExportConfig, load_config
 from ._connection import SANDBOX_POLL_INTERVAL, connect
 from ._errors import EXIT_OK, EXIT_ROWS, EXIT_USAGE, UsageError
 from ._jobs import client_for, make_exporter, not_exported, notice, open_source, within_threshold
@@ -26,7 +32,7 @@ from ._progress import Progress, estimate
 from ._reports import ReportFile, print_report, tidy
 from ._signals import Signals
 
-__all__ = ["cmd_run", "load", "select"]
+__all__ = ["clients", "cmd_run", "load", "said", "select"]
 
 
 def load(args: argparse.Namespace, err: Output) -> Config | None:
@@ -59,7 +65,7 @@ def select(config: Config, names: Sequence[str], every: bool) -> list[ExportConf
 
 
 @contextlib.contextmanager
-def _clients(
+def clients(
     config: Config, exports: Sequence[ExportConfig], args: argparse.Namespace, err: Output
 ) -> Iterator[dict[str, ActiveCampaign]]:
     """A client per connection used (every key resolved before any is used), or the
@@ -189,7 +195,7 @@ def cmd_run(args: argparse.Namespace, out: Output, err: Output) -> int:
     if args.report_dir is not None and not os.path.isdir(args.report_dir):
         raise UsageError(f"--report-dir {args.report_dir}: not a folder; create it first")
     codes: dict[str, int] = {}
-    with Signals(err) as signals, _clients(config, exports, args, err) as clients:
+    with Signals(err) as signals, clients(config, exports, args, err) as made:
         for export in exports:
             if signals.cancel.is_set():
                 break
@@ -197,10 +203,11 @@ def cmd_run(args: argparse.Namespace, out: Output, err: Output) -> int:
                 err.write(f"== {export.name} ({config.where(export)}) ==\n")
             try:
                 codes[export.name] = _run_one(
-                    config, export, clients[export.connection], signals, args, out, err
+                    config, export, made[export.connection], signals, args, out, err
                 )
             except (UsageError, ConfigError, APIError) as exc:
-                err.write(f"acexport: error: {export.name}: {_said(exc)}\n")
+                connection = config.connections[export.connection]
+                err.write(f"acexport: error: {export.name}: {said(exc, connection)}\n")
                 codes[export.name] = EXIT_USAGE
     if signals.cancel.is_set():
         return signals.exit_code
@@ -215,7 +222,18 @@ def cmd_run(args: argparse.Namespace, out: Output, err: Output) -> int:
     return max(codes.values(), default=EXIT_OK)
 
 
-def _said(exc: BaseException) -> str:
-    from ._main import _explain  # the messages the other commands give for the same errors
-
-    return _explain(exc, argparse.Namespace(sandbox=False))[0]
+def said(exc: BaseException, connection: Connection) -> str:
+    """What went wrong, in the terms of the saved connection."""
+    if isinstance(exc, AuthenticationError):
+        where = (
+            f"the environment variable {connection.api_key_env}"
+            if connection.api_key_env is not None
+            else "the output of api_key_command"
+        )
+        return (
+            f"ActiveCampaign refused the API key (HTTP {exc.status_code} from {exc.url}): check "
+            f"the key in {where} (Settings -> Developer) and that api_url is the same account's"
+        )
+    if isinstance(exc, APIConnectionError):
+        return f"could not reach ActiveCampaign ({exc}): check api_url and the network"
+    return str(exc)

@@ -13,7 +13,7 @@ from ._config import Config, ExportConfig
 from ._errors import EXIT_OK, EXIT_USAGE, UsageError
 from ._jobs import check_account, check_source, host_of
 from ._output import Output
-from ._run import _clients, _said, load, select
+from ._run import clients, load, said, select
 
 __all__ = ["cmd_exports", "cmd_validate", "problems_of"]
 
@@ -54,15 +54,15 @@ def problems_of(
                 )
     for name, used in by_connection.items():
         try:
-            with _clients(config, used, args, err) as clients:
-                for problem in check_account(clients[name], used):
+            with clients(config, used, args, err) as made:
+                for problem in check_account(made[name], used):
                     export = next(e for e in used if problem.startswith(f"exports.{e.name}."))
                     found.append(f"{config.where(export)}: {problem}")
         except (ConfigError, UsageError) as exc:
             found.append(str(exc))
         except APIError as exc:
             connection = config.connections[name]
-            found.append(f"{config.where(connection)}: connections.{name}: {_said(exc)}")
+            found.append(f"{config.where(connection)}: connections.{name}: {said(exc, connection)}")
     return found
 
 
