@@ -34,11 +34,30 @@ class SavedExport:
         self._config = config
         self._export = export
 
-    name = property(lambda self: self._export.name)
-    connection = property(lambda self: self._export.connection)
-    list_id = property(lambda self: self._export.list_id)
-    source = property(lambda self: self._export.source)
-    state = property(lambda self: self._export.state)
+    @property
+    def name(self) -> str:
+        """The export's name: ``[exports.NAME]``."""
+        return self._export.name
+
+    @property
+    def connection(self) -> str:
+        """The name of the connection it uses."""
+        return self._export.connection
+
+    @property
+    def list_id(self) -> int:
+        """The list it exports to."""
+        return self._export.list_id
+
+    @property
+    def source(self) -> str:
+        """The source: a file path (resolved against the file's folder) or ``python:...``."""
+        return self._export.source
+
+    @property
+    def state(self) -> str | None:
+        """The state file's path (resolved against the file's folder), or None."""
+        return self._export.state
 
     def __repr__(self) -> str:
         return (

@@ -18,6 +18,8 @@ from acexport import ConfigError
 from acexport._cli import main
 from acexport._cli._config import load_config
 from acexport._cli._secrets import api_key
+from acexport._config import normalize_api_url
+from acexport._state import SqliteState
 from acexport.testing import FakeActiveCampaign
 
 pytestmark = pytest.mark.integration
@@ -307,3 +309,24 @@ def test_a_refused_key_names_where_it_came_from(
     assert "acexport: error: few: ActiveCampaign refused the API key" in err
     assert wrong not in out + err
     assert account[0].contacts == []
+
+
+def test_an_overlapping_run_of_one_export_is_refused_by_the_state_lock(
+    tmp_path: Path,
+    account: tuple[FakeActiveCampaign, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake, url = account
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    config = saved(tmp_path, url, extra='state = "state.sqlite"')
+    with SqliteState(tmp_path / "state.sqlite") as store:
+        held = store.open_list(normalize_api_url(url), 3, write=True)  # the other run
+        try:
+            assert main(["run", "few", "--config", str(config)]) == 2
+        finally:
+            held.close()
+    err = capsys.readouterr().err
+    assert "acexport: error: few: " in err
+    assert "state.sqlite" in err
+    assert fake.contacts == []
