@@ -45,6 +45,7 @@ from ._models import (
     User,
 )
 from ._report import ExportProgress, ExportReport, RemovalError, RowError, RowErrorKind
+from ._saved import SavedExport, load_exports
 from ._state import (
     ListState,
     ListSummary,
@@ -97,6 +98,7 @@ __all__ = [
     "ResponseValidationError",
     "RowError",
     "RowErrorKind",
+    "SavedExport",
     "SegmentExporter",
     "ServerError",
     "Source",
@@ -109,4 +111,5 @@ __all__ = [
     "UnprocessableEntityError",
     "User",
     "__version__",
+    "load_exports",
 ]

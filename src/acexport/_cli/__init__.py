@@ -6,7 +6,10 @@ Subcommands:
   file (or standard input) onto a list, with progress on stderr, a summary on stdout and,
   with ``--report FILE.json``, the whole report as JSON;
 - ``lists``, ``fields``, ``check``: what a mapping needs (list ids, custom fields) and a
-  credentials check.
+  credentials check;
+- ``run NAME... | --all``, ``validate``, ``exports``: saved exports from an ``acexport.toml``
+  (``_config``, ``_config_checks``, ``_toml``, ``_secrets``, ``_jobs``, ``_run``,
+  ``_validate``, ``_saved_parser``).
 
 Every subcommand takes ``--sandbox``: the same job against the built-in fake ActiveCampaign
 (:mod:`acexport.testing`) served on loopback, with no account and no credentials.

@@ -12,6 +12,7 @@ from ._account import cmd_check, cmd_fields, cmd_lists
 from ._errors import ArgumentError
 from ._export import cmd_export
 from ._readers import FORMATS
+from ._saved_parser import add_saved_commands
 from ._state import cmd_state
 
 __all__ = ["CONNECTION_OPTIONS", "build_parser"]
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("path", metavar="PATH", help="the state file")
     state.add_argument("--forget", metavar="EMAIL", help="erase this email from the state")
     state.set_defaults(handler=cmd_state)
+    add_saved_commands(sub)
 
     for name, handler, text in (
         ("lists", cmd_lists, "list the account's lists (ids and names)"),

@@ -1,7 +1,8 @@
 """The profiles file (or standard input): opened, its format told, its profiles streamed.
 
 The format comes from the extension (``.csv``, ``.jsonl``/``.ndjson``, ``.json``, each
-optionally gzipped: ``.csv.gz``) or ``--format``. Everything that makes the file unusable (it
+optionally gzipped: ``.csv.gz``; ``.parquet`` with the extra ``acexport[parquet]``) or
+``--format``. Everything that makes the file unusable (it
 cannot be opened, the header lacks a mapped column, the first JSON Lines object lacks a
 mapped key, a JSON file is not an array) is a usage error raised here, before anything is
 sent.
@@ -24,11 +25,18 @@ from ._csv import csv_rows
 from ._json_array import JsonArray
 from ._jsonl import jsonl
 from ._lines import Lines, check_encoding
+from ._parquet import parquet_rows
 
 __all__ = ["FORMATS", "Input"]
 
-FORMATS = ("csv", "jsonl", "json")
-_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+FORMATS = ("csv", "jsonl", "json", "parquet")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+}
 
 
 def _format_of(path: str) -> tuple[str | None, bool]:
@@ -64,6 +72,8 @@ class Input:
         if path == "-":
             self.name = "standard input"
             fmt = fmt or "csv"
+            if fmt == "parquet":
+                raise UsageError("Parquet is not read from standard input: name the file")
             buffer = getattr(sys.stdin, "buffer", None)
             if buffer is not None:
                 self._binary = buffer
@@ -76,8 +86,11 @@ class Input:
             if fmt is None:
                 raise UsageError(
                     f"cannot tell the format of {path} from its extension: name it .csv, "
-                    ".jsonl, .ndjson or .json (optionally .gz), or pass --format csv|jsonl|json"
+                    ".jsonl, .ndjson or .json (optionally .gz) or .parquet, or pass --format "
+                    "csv|jsonl|json|parquet"
                 )
+            if fmt == "parquet" and gzipped:
+                raise UsageError(f"{path}: Parquet compresses itself; name the file unzipped")
             try:
                 file = open(path, "rb")  # noqa: SIM115 - closed by close()
             except OSError as exc:
@@ -110,6 +123,9 @@ class Input:
     def _open(
         self, fmt: str, columns: Sequence[str], codec: str, label: str, delimiter: str
     ) -> Iterator[object]:
+        if fmt == "parquet":
+            assert self._file is not None
+            return parquet_rows(self._file, self.name, columns)
         if fmt == "json":
             if self._binary is not None:
                 self._wrapper = io.TextIOWrapper(
