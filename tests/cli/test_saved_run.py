@@ -330,3 +330,38 @@ def test_an_overlapping_run_of_one_export_is_refused_by_the_state_lock(
     assert "acexport: error: few: " in err
     assert "state.sqlite" in err
     assert fake.contacts == []
+
+
+@pytest.mark.integration
+def test_a_saved_export_untags_its_leavers_and_follows_a_changed_email(
+    tmp_path: Path,
+    account: tuple[FakeActiveCampaign, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """on_leave, max_leave and mapping.key from the file reach the exporter."""
+    fake, url = account
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    config = saved(
+        tmp_path,
+        url,
+        extra='state = "state.sqlite"\non_leave = "untag"\nmax_leave = 0.5\nmax_not_exported = 1',
+        mapping='key = "Id"',
+    )
+    rows = [{"Id": f"c{i}", "Email": f"p{i}@example.com", "FirstName": f"P{i}"} for i in range(4)]
+    write_csv(tmp_path / "few.csv", rows)
+    assert main(["run", "few", "--config", str(config), "-q"]) == 0
+    capsys.readouterr()
+    # p3 leaves the segment; c0's email changes
+    rows = [{**rows[0], "Email": "new0@example.com"}, *rows[1:3]]
+    write_csv(tmp_path / "few.csv", rows)
+    assert main(["run", "few", "--config", str(config), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 1 leavers" in out
+    leaver = fake.contact_by_email("p3@example.com")
+    assert leaver is not None
+    assert "saved" not in leaver.tags  # untagged, still subscribed
+    assert leaver.lists.get(3) == 1
+    moved = fake.contact_by_email("new0@example.com")
+    assert moved is not None
+    assert fake.contact_by_email("p0@example.com") is None  # changed in place, not a second one

@@ -17,6 +17,7 @@ import attrs
 import cattrs
 
 from .._exceptions import ConfigError
+from .._exporter._membership import OnLeave
 from ._config_checks import CONNECTION, EXPORT, MAPPING, ON_LEAVE, PERCENT, REFUSED, Spec, show
 from ._toml import Lines, read_toml
 
@@ -75,7 +76,7 @@ class ExportConfig:
     source: str
     mapping: MappingConfig
     state: str | None = None
-    on_leave: str | None = None
+    on_leave: OnLeave | None = None  # checked against ON_LEAVE when the file is read
     max_leave: float | None = None
     exclude_automations: bool = False
     format: str | None = None

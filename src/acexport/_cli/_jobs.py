@@ -40,47 +40,33 @@ __all__ = [
 
 
 def mapping_of(export: ExportConfig) -> FieldMapping:
-    """The exporter's mapping; ``key`` is passed only when the file sets it."""
+    """The exporter's mapping."""
     m = export.mapping
-    extra: dict[str, Any] = {} if m.key is None else {"key": m.key}
     fields: dict[int | str, str] = dict(m.fields.items())
-    try:
-        return FieldMapping(
-            m.email,
-            first_name=m.first_name,
-            last_name=m.last_name,
-            phone=m.phone,
-            fields=fields,
-            tags=m.tags,
-            **extra,
-        )
-    except TypeError:
-        raise ConfigError(
-            f"exports.{export.name}.mapping.key: this version of acexport does not support a "
-            "key column yet; remove it or upgrade acexport"
-        ) from None
+    return FieldMapping(
+        m.email,
+        first_name=m.first_name,
+        last_name=m.last_name,
+        phone=m.phone,
+        fields=fields,
+        tags=m.tags,
+        key=m.key,
+    )
 
 
 def make_exporter(client: ActiveCampaign, export: ExportConfig, **options: Any) -> SegmentExporter:
-    """The exporter for ``export``; ``on_leave`` and ``max_leave`` are passed only when set."""
-    if export.on_leave is not None:
-        options["on_leave"] = export.on_leave
+    """The exporter for ``export`` (``options``: the run's own, such as ``dry_run``)."""
     if export.max_leave is not None:
         options["max_leave"] = export.max_leave
-    try:
-        return SegmentExporter(
-            client,
-            export.list_id,
-            mapping_of(export),
-            exclude_automations=export.exclude_automations,
-            state=export.state,
-            **options,
-        )
-    except TypeError:
-        raise ConfigError(
-            f"exports.{export.name}: this version of acexport does not support on_leave / "
-            "max_leave yet; remove them or upgrade acexport"
-        ) from None
+    return SegmentExporter(
+        client,
+        export.list_id,
+        mapping_of(export),
+        exclude_automations=export.exclude_automations,
+        state=export.state,
+        on_leave=export.on_leave,
+        **options,
+    )
 
 
 class PythonSource:
