@@ -99,3 +99,20 @@ def test_full_refresh_without_a_state_is_a_usage_error(
     data = write_csv(tmp_path / "segment.csv", clean_rows(3))
     assert main(export(data, "--sandbox", "--full-refresh")) == 2
     assert "--full-refresh goes with --state" in capsys.readouterr().err
+
+
+def test_state_copy_moves_a_state_into_an_empty_one_and_refuses_a_clash(
+    account: FakeActiveCampaign, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_csv(tmp_path / "segment.csv", clean_rows(20))
+    old, new = tmp_path / "old.sqlite", tmp_path / "new.sqlite"
+    assert main(export(data, "--state", str(old))) == 0
+    capsys.readouterr()
+    assert main(["state", "copy", str(old), str(new)]) == 0
+    assert "20 contacts confirmed" in capsys.readouterr().out
+    # the copy is a working state: the next export with it sends nothing
+    assert main(export(data, "--state", str(new))) == 0
+    assert "exported 0 of 20 profiles to list 1: 20 unchanged" in capsys.readouterr().out
+    assert main(["state", "copy", str(old), str(new)]) == 2  # never merges two states
+    assert "already holds" in capsys.readouterr().err
+    assert main(["state", "copy", str(old)]) == 2

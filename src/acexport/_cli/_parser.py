@@ -269,13 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     state = sub.add_parser(
         "state",
-        help="show what a state file holds (per account and list), or forget one person",
-        description="Show what a state file holds: per account and list, the contacts "
-        "confirmed, the open batches and the last run. --forget EMAIL erases one person from "
-        "every list in it (for erasure requests).",
+        help="show what a state holds, forget one person, or copy a state to another store",
+        description="acexport state PATH: per account and list, the contacts confirmed, the "
+        "open batches and the last run. --forget EMAIL erases one person from every list in it "
+        "(for erasure requests). acexport state copy FROM TO copies a state into an empty one "
+        "(an SQLite file to PostgreSQL, say). PATH may be a postgresql:// URL (the password "
+        "from PGPASSWORD or ~/.pgpass).",
         allow_abbrev=False,
     )
-    state.add_argument("path", metavar="PATH", help="the state file")
+    state.add_argument("where", nargs="+", metavar="PATH", help="the state (or: copy FROM TO)")
     state.add_argument("--forget", metavar="EMAIL", help="erase this email from the state")
     state.set_defaults(handler=cmd_state)
     add_saved_commands(sub)
