@@ -304,11 +304,24 @@ def _check_date(value: object) -> str | None:
     )
 
 
+_ZULU = re.compile(r"[Zz]$")
+_COMPACT_OFFSET = re.compile(r"([+-])(\d{2})(\d{2})$")
+_FRACTION = re.compile(r"[.,](\d{1,6})(?=$|[+-])")
+
+
+def _iso_for_any_python(text: str) -> str:
+    """An ISO 8601 date and time as ``datetime.fromisoformat`` of Python 3.10 reads it: before
+    3.11 it takes neither ``Z``, nor ``+0100``, nor a fraction that is not 3 or 6 digits."""
+    text = _ZULU.sub("+00:00", text)
+    text = _COMPACT_OFFSET.sub(r"\1\2:\3", text)
+    return _FRACTION.sub(lambda m: "." + m.group(1).ljust(6, "0"), text)
+
+
 def _check_datetime(value: object) -> str | None:
     if type(value) is str:
         if _datetime_match(value):
             try:
-                datetime.datetime.fromisoformat(value.replace(",", "."))
+                datetime.datetime.fromisoformat(_iso_for_any_python(value))
             except ValueError:
                 raise ValueError(f"{value!r} is not a real date and time") from None
             return value
