@@ -64,7 +64,11 @@ def code(text: str) -> list[str]:
             and isinstance(body[0].value.value, str)
         ):
             body[0] = ast.Pass() if len(body) == 1 else body.pop(0) and body[0]
-    return ast.unparse(tree).splitlines()
+    # ast.unparse writes a tuple target as "(a, b) = ..." before Python 3.11, "a, b = ..." after
+    return [
+        re.sub(r"^(\s*)\(([^()]*)\) = ", r"\1\2 = ", line)
+        for line in ast.unparse(tree).splitlines()
+    ]
 
 
 def differences(async_path: str, sync_path: str) -> list[str]:
