@@ -1,5 +1,6 @@
 """PostgresState's membership and identity reads beyond the shared contract: the tables of
-version 1 brought to version 2, and ``emails_of_keys`` as one query through the key index.
+version 1 brought to version 2, ``emails_of_keys`` as one query through the key index, and
+``copy_state`` keeping keys and contact ids.
 
 Every test here runs against the throwaway cluster of tests/state/conftest.py.
 """
@@ -8,14 +9,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from pgserver import Cluster
 from psycopg import sql
 
-from acexport import ConfigError, PostgresState, StoredRow, TrackedContact
-from acexport._state import _postgres_schema
+from acexport import ConfigError, PostgresState, SqliteState, StoredRow, TrackedContact
+from acexport._state import _postgres_schema, copy_state
 
 # a real server over loopback: integration tests too (the socket guard allows them)
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
@@ -133,3 +135,32 @@ def test_emails_of_keys_is_one_query_through_the_key_index(
     ).fetchall()
     text = "\n".join(str(line) for (line,) in plan)
     assert "contacts_by_key" in text, text
+
+
+def test_copy_state_keeps_the_keys_and_contact_ids(
+    pg_cluster: Cluster, schema: str, tmp_path: Path
+) -> None:
+    rows = [StoredRow(f"p{i:05}@x.io", D, key=f"k{i}" if i % 2 else None) for i in range(12_000)]
+    ids = {f"p{i:05}@x.io": 1_000 + i for i in range(0, 12_000, 3)}
+    expected = [TrackedContact(r.email, ids.get(r.email), r.key) for r in rows]  # > one page
+    with SqliteState(tmp_path / "a.db") as sqlite:
+        state = sqlite.open_list(ACCOUNT, 1, write=True)
+        state.record_confirmed(rows)
+        state.remember_contact_ids(ids)
+        state.record_batch("open", [StoredRow("pending@x.io", D, key="kp")])
+        state.close()
+        with PostgresState(pg_cluster.dsn, schema=schema) as pg:
+            copy_state(sqlite, pg)
+            moved = pg.open_list(ACCOUNT, 1, write=False)
+            assert moved.tracked("", 20_000) == expected
+            assert moved.confirmed([r.email for r in rows]) == {r.email: D for r in rows}
+            assert moved.emails_of_keys(["k1", "k3"]) == {
+                "k1": ("p00001@x.io", None),
+                "k3": ("p00003@x.io", 1_003),
+            }
+            assert [b.rows for b in moved.open_batches()] == [
+                (StoredRow("pending@x.io", D, key="kp"),)
+            ]
+            with SqliteState(tmp_path / "back.db") as back:
+                copy_state(pg, back)
+                assert back.open_list(ACCOUNT, 1, write=False).tracked("", 20_000) == expected
