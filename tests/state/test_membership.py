@@ -8,6 +8,7 @@ from unsubscribing everyone; a run that stopped early removes nobody.
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from acexport import (
     ExportReport,
     FieldMapping,
     SegmentExporter,
-    SqliteState,
 )
+from acexport._state import open_store
 from acexport.testing import FakeActiveCampaign, VirtualClock
 from helpers import make_async_client, make_client
 
@@ -57,6 +58,21 @@ def run(request: pytest.FixtureRequest, fake: FakeActiveCampaign, clock: Virtual
     return sync if request.param == "sync" else asynchronous
 
 
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.integration]),
+    ]
+)
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the runs of one test keep their state: an SQLite file, or a schema of its own in
+    the throwaway PostgreSQL cluster (tests/state/conftest.py)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "s.sqlite")
+    cluster = request.getfixturevalue("pg_cluster")
+    return f"{cluster.dsn}#t_{secrets.token_hex(6)}"
+
+
 def adds_up(report: ExportReport) -> None:
     assert report.received == (
         report.exported
@@ -80,8 +96,8 @@ def tags(fake: FakeActiveCampaign, email: str) -> frozenset[str]:
     return contact.tags
 
 
-def tracked(state: Path) -> list[str]:
-    with SqliteState(state) as store:
+def tracked(state: str) -> list[str]:
+    with open_store(state) as store:
         lst = store.open_list(ACCOUNT, 1, write=False)
         return [c.email for c in lst.tracked("", 1_000_000)]
 
@@ -90,9 +106,8 @@ def tracked(state: Path) -> list[str]:
 
 
 def test_leavers_are_unsubscribed_in_bulk_and_forgotten(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     fake.add_contact("hand@example.com", lists={1: 1}, tags=("segment:vip",))
     run(profiles(100), state=state)
     bulk = fake.stats.bulk_requests
@@ -116,9 +131,8 @@ def test_leavers_are_unsubscribed_in_bulk_and_forgotten(
 
 
 def test_unsubscribed_leavers_are_not_resubscribed_on_reentry(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(100), state=state)
     run(profiles(95), state=state, on_leave="unsubscribe")
     back = run(profiles(100), state=state, on_leave="unsubscribe")
@@ -127,9 +141,8 @@ def test_unsubscribed_leavers_are_not_resubscribed_on_reentry(
 
 
 def test_a_leaver_who_unsubscribed_themselves_stays_unsubscribed(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(100), state=state)
     with make_client(fake, VirtualClock()) as client:
         found = client.contacts.find_by_email("p99@example.com")
@@ -143,9 +156,8 @@ def test_a_leaver_who_unsubscribed_themselves_stays_unsubscribed(
 
 
 def test_a_refused_removal_stays_tracked_and_is_tried_next_run(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(100), state=state)
     fake.exclude("p97@example.com")  # bulk imports now skip it (in the batch's failures)
     report = run(profiles(95), state=state, on_leave="unsubscribe")
@@ -164,9 +176,8 @@ def test_a_refused_removal_stays_tracked_and_is_tried_next_run(
 
 
 def test_an_empty_segment_trips_the_guard_and_removes_nobody(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(100), state=state)
     bulk = fake.stats.bulk_requests
     with pytest.raises(ExportError) as caught:
@@ -183,8 +194,7 @@ def test_an_empty_segment_trips_the_guard_and_removes_nobody(
     assert len(tracked(state)) == 100
 
 
-def test_the_guard_counts_against_max_leave(run: Run, tmp_path: Path) -> None:
-    state = tmp_path / "s.sqlite"
+def test_the_guard_counts_against_max_leave(run: Run, state: str) -> None:
     run(profiles(100), state=state)
     with pytest.raises(ExportError, match="11 of the 100"):
         run(profiles(89), state=state, on_leave="unsubscribe")
@@ -192,9 +202,8 @@ def test_the_guard_counts_against_max_leave(run: Run, tmp_path: Path) -> None:
 
 
 def test_a_run_that_stopped_early_removes_nobody(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(600), state=state)
 
     def broken() -> Iterator[dict[str, Any]]:
@@ -207,10 +216,9 @@ def test_a_run_that_stopped_early_removes_nobody(
     assert status(fake, "p599@example.com") == 1
 
 
-def test_a_cancelled_run_removes_nobody(run: Run, fake: FakeActiveCampaign, tmp_path: Path) -> None:
+def test_a_cancelled_run_removes_nobody(run: Run, fake: FakeActiveCampaign, state: str) -> None:
     import threading
 
-    state = tmp_path / "s.sqlite"
     run(profiles(600), state=state)
     cancel = threading.Event()
 
@@ -227,8 +235,7 @@ def test_a_cancelled_run_removes_nobody(run: Run, fake: FakeActiveCampaign, tmp_
     assert status(fake, "p599@example.com") == 1
 
 
-def test_a_row_refused_for_another_value_is_not_a_leaver(run: Run, tmp_path: Path) -> None:
-    state = tmp_path / "s.sqlite"
+def test_a_row_refused_for_another_value_is_not_a_leaver(run: Run, state: str) -> None:
     run(profiles(100), state=state)
     rows = profiles(100)
     rows[3]["Name"] = "bad\x00name"  # invalid, but p3 is still in the segment
@@ -237,9 +244,8 @@ def test_a_row_refused_for_another_value_is_not_a_leaver(run: Run, tmp_path: Pat
 
 
 def test_a_dry_run_counts_leavers_and_removes_nobody(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(100), state=state)
     bulk = fake.stats.bulk_requests
     report = run(profiles(95), state=state, on_leave="unsubscribe", dry_run=True)
@@ -254,9 +260,8 @@ def test_a_dry_run_counts_leavers_and_removes_nobody(
 
 
 def test_untag_removes_only_the_mappings_tags_and_keeps_the_subscription(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     fake.add_contact("hand@example.com", lists={1: 1}, tags=("segment:vip",))
     run(profiles(20), TAGGED, state=state)
     fake.add_tag("friend")
@@ -287,9 +292,8 @@ def test_untag_removes_only_the_mappings_tags_and_keeps_the_subscription(
 
 
 def test_untag_survives_a_contact_deleted_by_hand(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(20), TAGGED, state=state)
     with make_client(fake, VirtualClock()) as client:
         found = client.contacts.find_by_email("p19@example.com")
@@ -322,9 +326,8 @@ def test_bad_options_are_refused_at_once(
 
 
 def test_ten_thousand_leavers_take_forty_bulk_imports(
-    fake: FakeActiveCampaign, clock: VirtualClock, tmp_path: Path
+    fake: FakeActiveCampaign, clock: VirtualClock, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     with make_client(fake, clock) as client:
         SegmentExporter(client, 1, MAPPING, state=state).export(profiles(10_000))
         bulk = fake.stats.bulk_requests
@@ -350,9 +353,8 @@ def keyed(n: int) -> list[dict[str, Any]]:
 
 
 def test_a_changed_email_is_changed_in_place(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(keyed(40), KEYED, state=state)
     before = fake.contact_by_email("p3@example.com")
     assert before is not None
@@ -377,9 +379,8 @@ def test_a_changed_email_is_changed_in_place(
 
 
 def test_a_changed_email_onto_another_contact_is_rejected_and_nothing_merged(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(keyed(40), KEYED, state=state)
     fake.add_contact("taken@example.com", first_name="Someone", lists={1: 1})
     rows = keyed(40)
@@ -400,9 +401,8 @@ def test_a_changed_email_onto_another_contact_is_rejected_and_nothing_merged(
 
 
 def test_a_dry_run_changes_no_email_and_finds_no_leaver(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(keyed(40), KEYED, state=state)
     rows = keyed(40)
     rows[3]["Email"] = "new3@example.com"
@@ -412,18 +412,17 @@ def test_a_dry_run_changes_no_email_and_finds_no_leaver(
     assert fake.contact_by_email("p3@example.com") is not None
 
 
-def test_a_key_that_is_not_text_or_a_number_refuses_the_row(run: Run, tmp_path: Path) -> None:
+def test_a_key_that_is_not_text_or_a_number_refuses_the_row(run: Run, state: str) -> None:
     rows = keyed(12)
     rows[5]["Id"] = ["not", "a", "key"]
-    report = run(rows, KEYED, state=tmp_path / "s.sqlite")
+    report = run(rows, KEYED, state=state)
     assert (report.invalid, report.exported) == (1, 11)
     assert "key ('Id') is list" in report.errors[0].reason
 
 
 def test_a_failed_untag_keeps_the_leaver_and_remembers_its_contact_id(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(20), TAGGED, state=state)
     # every attempt (the first and its 6 retries) at the leaver's contactTags fails
     fake.faults.queue(500, path="/api/3/contacts/{id}/contactTags", times=7)
@@ -433,7 +432,7 @@ def test_a_failed_untag_keeps_the_leaver_and_remembers_its_contact_id(
     assert error.email == "p19@example.com"
     assert error.reason.startswith("untagging failed")
     assert tags(fake, "p19@example.com") == {"segment:vip"}
-    with SqliteState(state) as store:
+    with open_store(state) as store:
         (leaver,) = [
             c for c in store.open_list(ACCOUNT, 1, write=False).tracked("", 100) if c.contact_id
         ]
@@ -447,9 +446,8 @@ def test_a_failed_untag_keeps_the_leaver_and_remembers_its_contact_id(
 
 
 def test_cancelling_during_removal_leaves_the_rest_tracked(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     run(profiles(20), TAGGED, state=state)
     deletes = ("DELETE", "/api/3/contactTags/{id}")
 
@@ -467,9 +465,8 @@ def test_cancelling_during_removal_leaves_the_rest_tracked(
 
 
 def test_adding_a_key_to_the_mapping_sends_every_row_once_to_record_the_keys(
-    run: Run, fake: FakeActiveCampaign, tmp_path: Path
+    run: Run, fake: FakeActiveCampaign, state: str
 ) -> None:
-    state = tmp_path / "s.sqlite"
     unkeyed = FieldMapping(email="Email", first_name="Name", tags=("segment:vip",))
     run(keyed(40), unkeyed, state=state)
     assert run(keyed(40), KEYED, state=state).exported == 40  # the keys are recorded now

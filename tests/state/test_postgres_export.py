@@ -46,14 +46,14 @@ def url(pg_cluster: Cluster) -> str:
 
 @pytest.fixture(params=["sync", "async"])
 def run(request: pytest.FixtureRequest, fake: FakeActiveCampaign, clock: VirtualClock) -> Run:
-    def sync(rows: Any, **options: Any) -> ExportReport:
+    def sync(rows: Any, mapping: FieldMapping = MAPPING, **options: Any) -> ExportReport:
         with make_client(fake, clock) as client:
-            return SegmentExporter(client, 1, MAPPING, **options).export(rows)
+            return SegmentExporter(client, 1, mapping, **options).export(rows)
 
-    def asynchronous(rows: Any, **options: Any) -> ExportReport:
+    def asynchronous(rows: Any, mapping: FieldMapping = MAPPING, **options: Any) -> ExportReport:
         async def main() -> ExportReport:
             async with make_async_client(fake, clock) as client:
-                return await AsyncSegmentExporter(client, 1, MAPPING, **options).export(rows)
+                return await AsyncSegmentExporter(client, 1, mapping, **options).export(rows)
 
         return anyio.run(main)
 
@@ -128,3 +128,59 @@ def test_a_wrong_password_stops_the_export_without_showing_it(
         assert wrong not in str(seen)
         seen = seen.__cause__ or seen.__context__
     assert fake.stats.bulk_requests == 0
+
+
+# -- membership: on_leave and identity keys ---------------------------------------------------
+
+
+def stored(pg_cluster: Cluster, url: str) -> list[tuple[Any, ...]]:
+    """(email, customer_key, contact_id) of every confirmed contact, read from the tables."""
+    schema = url.rsplit("#", 1)[1]
+    with psycopg.connect(pg_cluster.dsn) as conn:
+        query = (
+            f"SELECT email, customer_key, contact_id FROM {schema}.contacts "
+            'ORDER BY email COLLATE "C"'
+        )
+        return list(conn.execute(query.encode()).fetchall())
+
+
+def test_leavers_are_unsubscribed_and_forgotten(
+    run: Run, fake: FakeActiveCampaign, url: str, pg_cluster: Cluster
+) -> None:
+    run(profiles(100), state=url)
+    report = run(profiles(95), state=url, on_leave="unsubscribe")
+    assert (report.unchanged, report.removed, report.removal_failed) == (95, 5, 0)
+    for i in range(100):
+        contact = fake.contact_by_email(f"p{i}@example.com")
+        assert contact is not None
+        assert contact.lists == {1: 2 if i >= 95 else 1}  # 2: unsubscribed
+    assert [email for email, _, _ in stored(pg_cluster, url)] == sorted(
+        f"p{i}@example.com" for i in range(95)
+    )
+    again = run(profiles(95), state=url, on_leave="unsubscribe")
+    assert (again.unchanged, again.removed) == (95, 0)
+
+
+KEYED = FieldMapping(email="Email", first_name="Name", key="Id")
+
+
+def test_a_changed_email_is_changed_in_place(
+    run: Run, fake: FakeActiveCampaign, url: str, pg_cluster: Cluster
+) -> None:
+    rows = [{"Id": f"c-{i}", "Email": f"p{i}@example.com", "Name": f"P{i}"} for i in range(40)]
+    run(rows, KEYED, state=url)
+    assert ("p3@example.com", "c-3", None) in stored(pg_cluster, url)
+    before = fake.contact_by_email("p3@example.com")
+    assert before is not None
+    rows[3]["Email"] = "New3@example.com"
+    report = run(rows, KEYED, state=url, on_leave="unsubscribe")
+    assert (report.exported, report.unchanged, report.removed) == (1, 39, 0)
+    after = fake.contact_by_email("new3@example.com")
+    assert after is not None
+    assert (after.id, after.lists) == (before.id, {1: 1})  # the same contact, still subscribed
+    assert fake.contact_by_email("p3@example.com") is None
+    rows_now = stored(pg_cluster, url)
+    assert ("new3@example.com", "c-3", before.id) in rows_now  # moved, with the id it learned
+    assert not [r for r in rows_now if r[0] == "p3@example.com"]
+    assert len(rows_now) == 40
+    assert run(rows, KEYED, state=url, on_leave="unsubscribe").unchanged == 40

@@ -15,7 +15,15 @@ import threading
 import pytest
 from stores import Backend
 
-from acexport import ConfigError, ListState, ListSummary, OpenBatch, StateError, StoredRow
+from acexport import (
+    ConfigError,
+    ListState,
+    ListSummary,
+    OpenBatch,
+    StateError,
+    StoredRow,
+    TrackedContact,
+)
 from acexport._state import StateStore
 
 ACCOUNT = "https://acct.api-us1.com/api/3"
@@ -346,3 +354,120 @@ def test_scan_and_count_hand_over_every_confirmed_row(backend: Backend) -> None:
         assert [len(c) for c in chunks] == [1_000, 1_000, 500]
         assert dict(pair for c in chunks for pair in c) == {r.email: r.digest for r in rows}
         assert state.count_confirmed() == 2_500  # type: ignore[attr-defined]
+
+
+# -- membership and identity (on_leave, FieldMapping(key=...)) --------------------------------
+
+
+def keyed(email: str, key: str | None, version: str = "v1") -> StoredRow:
+    return StoredRow(email, row(email, version).digest, key=key)
+
+
+def test_tracked_pages_through_the_confirmed_contacts_in_email_order(backend: Backend) -> None:
+    with backend.store() as store:
+        state = store.open_list(ACCOUNT, 1, write=True)
+        assert state.tracked("", 10) == []  # the list does not exist yet
+        state.record_confirmed([row(f"p{i:04d}@x.io") for i in range(2_500)])
+        state.record_batch("b", [row("pending@x.io")])  # not confirmed: not tracked
+        store.open_list(ACCOUNT, 2, write=True).record_confirmed([row("other@x.io")])
+        seen: list[str] = []
+        after = ""
+        while page := state.tracked(after, 1_000):
+            assert len(page) <= 1_000
+            seen += [c.email for c in page]
+            after = page[-1].email
+        assert seen == [f"p{i:04d}@x.io" for i in range(2_500)]
+        assert [c.email for c in state.tracked("p2497@x.io", 10)] == ["p2498@x.io", "p2499@x.io"]
+        assert state.tracked("p0000@x.io\x00", 1) == [TrackedContact("p0001@x.io")]
+        for bad in (0, -1, True, "10"):
+            with pytest.raises(ConfigError, match="limit"):
+                state.tracked("", bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="after"):
+            state.tracked(None, 10)  # type: ignore[arg-type]
+
+
+def test_contact_ids_keys_move_and_drop(backend: Backend) -> None:
+    with backend.store() as store:
+        state = store.open_list(ACCOUNT, 1, write=True)
+        state.record_confirmed([keyed("a@x.io", "cust-1"), row("b@x.io"), row("c@x.io")])
+        state.remember_contact_ids({"A@x.io ": 11, "c@x.io": 13, "nobody@x.io": 99})
+        assert state.tracked("", 10) == [
+            TrackedContact("a@x.io", 11, "cust-1"),
+            TrackedContact("b@x.io", None, None),
+            TrackedContact("c@x.io", 13, None),
+        ]
+        assert state.confirmed(["nobody@x.io"]) == {}  # an id alone does not make a row
+        assert state.emails_of_keys(["cust-1", "cust-2"]) == {"cust-1": ("a@x.io", 11)}
+        assert state.emails_of_keys([]) == {}
+
+        state.move("a@x.io", "New@x.io", 12)  # the digest stays: the new address is sent again
+        assert state.emails_of_keys(["cust-1"]) == {"cust-1": ("new@x.io", 12)}
+        assert state.confirmed(["a@x.io", "new@x.io"]) == {"new@x.io": row("a@x.io").digest}
+        state.move("new@x.io", "c@x.io", None)  # onto a tracked address: that row is replaced
+        assert state.tracked("", 10) == [
+            TrackedContact("b@x.io", None, None),
+            TrackedContact("c@x.io", 12, "cust-1"),  # no id given: the moved row's is kept
+        ]
+        assert state.confirmed(["c@x.io"]) == {"c@x.io": row("a@x.io").digest}
+        state.move("c@x.io", "c@x.io", 14)  # the same address: nothing to do
+        state.move("gone@x.io", "d@x.io", 15)  # nothing to move: no row is made
+        assert state.confirmed(["d@x.io"]) == {}
+
+        state.drop(["B@x.io ", "unknown@x.io"])
+        assert [c.email for c in state.tracked("", 10)] == ["c@x.io"]
+        state.drop([])
+        state.record_confirmed([row("c@x.io", "v2")])  # a key-less export drops the key...
+        assert state.emails_of_keys(["cust-1"]) == {}
+        assert state.tracked("", 10) == [TrackedContact("c@x.io", 12, None)]  # ...not the id
+
+
+def test_a_key_travels_with_a_pending_row_until_its_batch_settles(backend: Backend) -> None:
+    with backend.store() as store:
+        state = store.open_list(ACCOUNT, 1, write=True)
+        state.record_batch("b1", [keyed("a@x.io", "k1"), keyed("b@x.io", "k2"), row("c@x.io")])
+        state.record_batch("b1", [keyed("b@x.io", "k3")])  # the row is replaced, key and all
+        (batch,) = state.open_batches()
+        assert batch.rows == (keyed("a@x.io", "k1"), keyed("b@x.io", "k3"), row("c@x.io"))
+        assert state.emails_of_keys(["k1", "k3"]) == {}  # pending: not confirmed yet
+        state.settle_batch("b1", ["a@x.io", "c@x.io"])  # b@x.io failed
+        assert state.emails_of_keys(["k1", "k2", "k3"]) == {"k1": ("a@x.io", None)}
+        assert state.tracked("", 10) == [
+            TrackedContact("a@x.io", None, "k1"),
+            TrackedContact("c@x.io", None, None),
+        ]
+    with backend.store() as store:  # and it survives reopening
+        reader = store.open_list(ACCOUNT, 1, write=False)
+        assert reader.emails_of_keys(["k1"]) == {"k1": ("a@x.io", None)}
+
+
+def test_the_membership_methods_refuse_bad_arguments_and_read_only_lists(
+    backend: Backend,
+) -> None:
+    with backend.store() as store:
+        reader = store.open_list(ACCOUNT, 1, write=False)
+        assert reader.tracked("", 10) == []
+        assert reader.emails_of_keys(["k"]) == {}
+        for write in (
+            lambda: reader.drop(["a@x.io"]),
+            lambda: reader.remember_contact_ids({"a@x.io": 1}),
+            lambda: reader.move("a@x.io", "b@x.io", 1),
+        ):
+            with pytest.raises(ConfigError, match="opened for reading"):
+                write()
+        state = store.open_list(ACCOUNT, 1, write=True)
+        state.record_confirmed([row("a@x.io")])
+        with pytest.raises(ConfigError, match="single string"):
+            state.drop("a@x.io")
+        with pytest.raises(ConfigError, match="single string"):
+            state.emails_of_keys("k")
+        for bad_id in (0, -3, True, "12", 1.5):
+            with pytest.raises(ConfigError, match="contact id"):
+                state.remember_contact_ids({"a@x.io": bad_id})  # type: ignore[dict-item]
+            with pytest.raises(ConfigError, match="contact id"):
+                state.move("a@x.io", "b@x.io", bad_id)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="must not be empty"):
+            state.move("a@x.io", " ", 1)
+        with pytest.raises(ConfigError, match="customer key"):
+            StoredRow("a@x.io", bytes(16), key="")
+        assert state.tracked("", 10) == [TrackedContact("a@x.io")]  # nothing half-written
+    assert not backend.sql("SELECT 1 FROM {s}.lists WHERE list_id = 2")

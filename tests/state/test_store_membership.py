@@ -122,3 +122,22 @@ def test_leavers_are_counted_then_collected_in_chunks_without_repeats(tmp_path: 
         found = [e for chunk in chunks for e in chunk]
         assert found == [f"p{i:04d}@x.io" for i in range(0, 2500, 3)]
         assert [len(c) for c in chunks] == [334, 333, 167]  # whole pages of 1,000 contacts
+
+
+def test_emails_of_keys_searches_the_key_index(tmp_path: Path) -> None:
+    """Without statistics SQLite would walk the primary key over the whole list (a full scan
+    of the list for every batch); the query names the index."""
+    from acexport._state import _list
+
+    path = tmp_path / "s.db"
+    with SqliteState(path) as store:
+        lst = store.open_list(ACCOUNT, 1, write=True)
+        lst.record_confirmed([StoredRow(f"p{i}@x.io", D, key=f"k{i}") for i in range(3_000)])
+        assert lst.emails_of_keys(["k7", "k2999", "nope"]) == {
+            "k7": ("p7@x.io", None),
+            "k2999": ("p2999@x.io", None),
+        }
+    conn = sqlite3.connect(path)
+    plan = conn.execute("EXPLAIN QUERY PLAN " + _list._KEYS_JSON, (1, '["k7"]')).fetchall()
+    conn.close()
+    assert any("USING INDEX contacts_by_key (list=? AND customer_key=?)" in p[-1] for p in plan)

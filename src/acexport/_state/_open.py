@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
 
 from .._exceptions import ConfigError
 from ._postgres import PostgresState
@@ -28,22 +26,16 @@ def open_store(state: str | os.PathLike[str] | StateStore) -> StateStore:
     return SqliteState(state)
 
 
-@runtime_checkable
-class _RowSource(Protocol):
-    """A list state that can hand over all its rows (ScanningListState's scan)."""
-
-    def scan_confirmed(self, chunk: int = ...) -> Iterator[list[tuple[str, bytes]]]: ...
-
-
 def copy_state(src: StateStore, dst: StateStore) -> list[ListSummary]:
     """Copy every list of ``src`` into ``dst`` (SQLite to PostgreSQL, or back).
 
-    Copies each list's confirmed digests, its open batches (with their rows) and its last run
-    summary. Each list is locked for writing in both stores while it is copied, so no export
-    can change either meanwhile (one that tries gets ConfigError). A list that ``dst`` already
-    holds is refused with :class:`~acexport.ConfigError` before anything is written: copy into
-    an empty state. Returns what ``dst`` now holds for the lists copied. The API key is not in
-    either store, so it is not copied either.
+    Copies each list's confirmed contacts (digest, customer key and ActiveCampaign contact id),
+    its open batches (with their rows) and its last run summary. Each list is locked for
+    writing in both stores while it is copied, so no export can change either meanwhile (one
+    that tries gets ConfigError). A list that ``dst`` already holds is refused with
+    :class:`~acexport.ConfigError` before anything is written: copy into an empty state.
+    Returns what ``dst`` now holds for the lists copied. The API key is not in either store,
+    so it is not copied either.
     """
     if not isinstance(src, StateStore) or not isinstance(dst, StateStore):
         raise ConfigError("copy_state takes two StateStore objects (SqliteState, PostgresState)")
@@ -61,15 +53,22 @@ def copy_state(src: StateStore, dst: StateStore) -> list[ListSummary]:
     for summary in lists:
         source = src.open_list(summary.account, summary.list_id, write=True)
         try:
-            if not isinstance(source, _RowSource):
-                raise ConfigError(
-                    f"the state {src.location} cannot list its rows (its lists have no "
-                    "scan_confirmed method), so it cannot be copied"
-                )
             target = dst.open_list(summary.account, summary.list_id, write=True)
             try:
-                for rows in source.scan_confirmed(_COPY_CHUNK):
-                    target.record_confirmed([StoredRow(email, digest) for email, digest in rows])
+                after = ""  # the source is locked for writing: its pages cannot shift
+                while page := source.tracked(after, _COPY_CHUNK):
+                    after = page[-1].email
+                    digests = source.confirmed([c.email for c in page])
+                    target.record_confirmed(
+                        [
+                            StoredRow(c.email, digests[c.email], key=c.key)
+                            for c in page
+                            if c.email in digests
+                        ]
+                    )
+                    ids = {c.email: c.contact_id for c in page if c.contact_id is not None}
+                    if ids:
+                        target.remember_contact_ids(ids)
                 for batch in source.open_batches():
                     target.record_batch(batch.batch_id, batch.rows)
                 if summary.last_run is not None:

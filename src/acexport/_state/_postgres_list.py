@@ -14,8 +14,8 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigError, StateError
-from ._list import KEEP_RUNS, _batch_id, _json_value, _not_a_string, _row_values
-from ._protocol import OpenBatch, StoredRow, normalize_email
+from ._list import KEEP_RUNS, _batch_id, _contact_id, _json_value, _not_a_string, _row_values
+from ._protocol import OpenBatch, StoredRow, TrackedContact, normalize_email
 
 if TYPE_CHECKING:
     import psycopg
@@ -28,12 +28,24 @@ __all__ = ["PostgresList"]
 _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
-def _unique(values: list[tuple[str, bytes]]) -> tuple[list[str], list[bytes]]:
-    """Emails and digests as two arrays, one row per email (the last one given wins)."""
-    last = dict(values)
+def _unique(
+    values: list[tuple[str, bytes, str | None]],
+) -> tuple[list[str], list[bytes], list[str | None]]:
+    """Emails, digests and keys as three arrays, one row per email (the last one given wins)."""
+    last = {email: (digest, key) for email, digest, key in values}
     if any("\x00" in email for email in last):
         raise ConfigError("an email must not hold a NUL character")
-    return list(last), list(last.values())
+    if any(key is not None and "\x00" in key for _, key in last.values()):
+        raise ConfigError("a customer key must not hold a NUL character")
+    return list(last), [d for d, _ in last.values()], [k for _, k in last.values()]
+
+
+def _storable(email: str) -> str:
+    """``email`` normalized; ConfigError if it holds NUL (PostgreSQL text cannot)."""
+    email = normalize_email(email)
+    if "\x00" in email:
+        raise ConfigError("an email must not hold a NUL character")
+    return email
 
 
 class PostgresList:
@@ -159,23 +171,24 @@ class PostgresList:
                 return []
             rows = conn.execute(
                 self._store._sql(
-                    "SELECT b.batch_id, b.submitted_at, r.email, r.digest FROM {s}.batches b "
+                    "SELECT b.batch_id, b.submitted_at, r.email, r.digest, r.customer_key "
+                    "FROM {s}.batches b "
                     "LEFT JOIN {s}.batch_rows r ON r.batch = b.id WHERE b.list = %s "
                     'ORDER BY b.submitted_at, b.id, r.email COLLATE "C"'
                 ),
                 (scope,),
             ).fetchall()
         grouped: dict[str, tuple[float, list[StoredRow]]] = {}
-        for batch_id, submitted_at, email, digest in rows:
+        for batch_id, submitted_at, email, digest, key in rows:
             entry = grouped.setdefault(batch_id, (submitted_at, []))
             if email is not None:
-                entry[1].append(StoredRow(email, digest))
+                entry[1].append(StoredRow(email, digest, key=key))
         return [OpenBatch(b, at, tuple(r)) for b, (at, r) in grouped.items()]
 
     def record_batch(self, batch_id: str, rows: Sequence[StoredRow]) -> None:
         self._usable(writing=True)
         batch_id = _batch_id(batch_id)
-        emails, digests = _unique(_row_values(rows))
+        emails, digests, keys = _unique(_row_values(rows))
         sql = self._store._sql
         with self._store._writing("record a batch") as conn:
             scope = self._scope_id(conn, create=True)
@@ -188,13 +201,15 @@ class PostgresList:
             )
             conn.execute(
                 sql(
-                    "INSERT INTO {s}.batch_rows (batch, email, digest) "
-                    "SELECT b.id, r.email, r.digest FROM {s}.batches b, "
-                    "unnest(%s::text[], %s::bytea[]) AS r (email, digest) "
+                    "INSERT INTO {s}.batch_rows (batch, email, digest, customer_key) "
+                    "SELECT b.id, r.email, r.digest, r.customer_key FROM {s}.batches b, "
+                    "unnest(%s::text[], %s::bytea[], %s::text[]) "
+                    "AS r (email, digest, customer_key) "
                     "WHERE b.list = %s AND b.batch_id = %s "
-                    "ON CONFLICT (batch, email) DO UPDATE SET digest = excluded.digest"
+                    "ON CONFLICT (batch, email) DO UPDATE SET digest = excluded.digest, "
+                    "customer_key = excluded.customer_key"
                 ),
-                (emails, digests, scope, batch_id),
+                (emails, digests, keys, scope, batch_id),
             )
 
     def settle_batch(self, batch_id: str, confirmed: Collection[str]) -> None:
@@ -216,10 +231,11 @@ class PostgresList:
             (batch,) = found
             conn.execute(
                 sql(
-                    "INSERT INTO {s}.contacts (list, email, digest) "
-                    "SELECT %s, email, digest FROM {s}.batch_rows "
+                    "INSERT INTO {s}.contacts (list, email, digest, customer_key) "
+                    "SELECT %s, email, digest, customer_key FROM {s}.batch_rows "
                     "WHERE batch = %s AND email = ANY(%s::text[]) "
-                    "ON CONFLICT (list, email) DO UPDATE SET digest = excluded.digest"
+                    "ON CONFLICT (list, email) DO UPDATE SET digest = excluded.digest, "
+                    "customer_key = excluded.customer_key"
                 ),
                 (scope, batch, accepted),
             )
@@ -228,16 +244,126 @@ class PostgresList:
 
     def record_confirmed(self, rows: Sequence[StoredRow]) -> None:
         self._usable(writing=True)
-        emails, digests = _unique(_row_values(rows))
+        emails, digests, keys = _unique(_row_values(rows))
         with self._store._writing("record confirmed contacts") as conn:
             scope = self._scope_id(conn, create=True)
             conn.execute(
                 self._store._sql(
-                    "INSERT INTO {s}.contacts (list, email, digest) "
-                    "SELECT %s, * FROM unnest(%s::text[], %s::bytea[]) "
-                    "ON CONFLICT (list, email) DO UPDATE SET digest = excluded.digest"
+                    "INSERT INTO {s}.contacts (list, email, digest, customer_key) "
+                    "SELECT %s, * FROM unnest(%s::text[], %s::bytea[], %s::text[]) "
+                    "ON CONFLICT (list, email) DO UPDATE SET digest = excluded.digest, "
+                    "customer_key = excluded.customer_key"
                 ),
-                (scope, emails, digests),
+                (scope, emails, digests, keys),
+            )
+
+    # -- membership: who left the list, and identity keys --------------------------------------
+
+    def tracked(self, after: str, limit: int) -> list[TrackedContact]:
+        """Pages in the column's collation (its primary key's order, so a page is an index
+        range, never a sort of the list): bytewise where the database's collation is "C"."""
+        self._usable(writing=False)
+        if not isinstance(after, str):
+            raise ConfigError(f"after must be a string, not {type(after).__name__}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigError(f"limit must be a positive int, not {limit!r}")
+        # no stored email holds NUL: those after "x\0..." are those after "x"
+        after = after.split("\x00", 1)[0]
+        with self._store._reading() as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
+                return []
+            rows = conn.execute(
+                self._store._sql(
+                    "SELECT email, contact_id, customer_key FROM {s}.contacts "
+                    "WHERE list = %s AND email > %s ORDER BY email LIMIT %s"
+                ),
+                (scope, after, limit),
+            ).fetchall()
+        return [TrackedContact(e, c, k) for e, c, k in rows]
+
+    def drop(self, emails: Collection[str]) -> None:
+        self._usable(writing=True)
+        _not_a_string(emails, "emails")
+        gone = sorted({normalize_email(e) for e in emails})
+        gone = [e for e in gone if "\x00" not in e]  # never stored
+        if not gone:
+            return
+        with self._store._writing("forget contacts that left the list") as conn:
+            scope = self._scope_id(conn, create=False)
+            if scope is None:
+                return
+            conn.execute(
+                self._store._sql(
+                    "DELETE FROM {s}.contacts WHERE list = %s AND email = ANY(%s::text[])"
+                ),
+                (scope, gone),
+            )
+
+    def remember_contact_ids(self, ids: Mapping[str, int]) -> None:
+        self._usable(writing=True)
+        if not isinstance(ids, Mapping):
+            raise ConfigError(f"ids must be a mapping, not {type(ids).__name__}")
+        values = {normalize_email(e): _contact_id(i) for e, i in ids.items()}
+        values = {e: i for e, i in values.items() if "\x00" not in e}  # never stored
+        if not values:
+            return
+        with self._store._writing("remember contact ids") as conn:
+            scope = self._scope_id(conn, create=False)
+            if scope is None:
+                return
+            conn.execute(
+                self._store._sql(
+                    "UPDATE {s}.contacts c SET contact_id = v.contact_id "
+                    "FROM unnest(%s::text[], %s::bigint[]) AS v (email, contact_id) "
+                    "WHERE c.list = %s AND c.email = v.email"
+                ),
+                (list(values), list(values.values()), scope),
+            )
+
+    def emails_of_keys(self, keys: Collection[str]) -> dict[str, tuple[str, int | None]]:
+        self._usable(writing=False)
+        _not_a_string(keys, "keys")
+        wanted = list(
+            dict.fromkeys(k for k in keys if isinstance(k, str) and k and "\x00" not in k)
+        )
+        if not wanted:
+            return {}
+        with self._store._reading() as conn:
+            scope = None if conn is None else self._scope_id(conn, create=False)
+            if conn is None or scope is None:
+                return {}
+            rows = conn.execute(
+                self._store._sql(
+                    "SELECT c.customer_key, c.email, c.contact_id "
+                    "FROM unnest(%s::text[]) AS w (customer_key) "
+                    "JOIN {s}.contacts c ON c.list = %s AND c.customer_key = w.customer_key "
+                    "ORDER BY c.email"
+                ),
+                (wanted, scope),
+            ).fetchall()
+        return {key: (email, contact_id) for key, email, contact_id in rows}
+
+    def move(self, old_email: str, new_email: str, contact_id: int | None) -> None:
+        self._usable(writing=True)
+        old, new = normalize_email(old_email), _storable(new_email)
+        cid = None if contact_id is None else _contact_id(contact_id)
+        if old == new or "\x00" in old:
+            return  # nothing to move (an email with NUL was never stored)
+        sql = self._store._sql
+        with self._store._writing("move a contact to its new email") as conn:
+            scope = self._scope_id(conn, create=False)
+            if scope is None:
+                return
+            conn.execute(
+                sql("DELETE FROM {s}.contacts WHERE list = %s AND email = %s"), (scope, new)
+            )
+            conn.execute(
+                sql(
+                    "UPDATE {s}.contacts SET email = %s, contact_id = coalesce(%s, contact_id) "
+                    "WHERE list = %s AND email = %s"
+                ),
+                (new, cid, scope, old),
             )
 
     def record_run(self, summary: Mapping[str, Any]) -> None:

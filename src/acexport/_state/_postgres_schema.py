@@ -77,7 +77,21 @@ def _create_v1(
         conn.execute(sql.SQL(text).format(s=schema))
 
 
-MIGRATIONS: list[Migration] = [_create_v1]
+def _v2_keys(conn: psycopg.Connection[tuple[object, ...]], schema: psycopg.sql.Identifier) -> None:
+    from psycopg import sql
+
+    # Identity keys (FieldMapping.key), as in the SQLite file's version 2: a pending row carries
+    # its key until its batch settles, and "which email had this key last time" is looked up by
+    # (list, key). `contacts` had customer_key and contact_id from version 1.
+    for text in [
+        "ALTER TABLE {s}.batch_rows ADD COLUMN customer_key text",
+        "CREATE INDEX contacts_by_key ON {s}.contacts (list, customer_key) "
+        "WHERE customer_key IS NOT NULL",
+    ]:
+        conn.execute(sql.SQL(text).format(s=schema))
+
+
+MIGRATIONS: list[Migration] = [_create_v1, _v2_keys]
 """``MIGRATIONS[i]`` takes schema version ``i`` to ``i + 1``. Append, never edit."""
 
 
