@@ -92,7 +92,7 @@ class SavedExport:
                 raise ConfigError(f"{config.where(export)}: exports.{export.name}: {exc}") from None
             stack.callback(source.close)
             exporter = make_exporter(
-                client, export, dry_run=dry_run, on_progress=on_progress, cancel=cancel
+                client, export, stack, dry_run=dry_run, on_progress=on_progress, cancel=cancel
             )
             return exporter.export(source.profiles)
 

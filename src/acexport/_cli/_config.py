@@ -18,6 +18,7 @@ import cattrs
 
 from .._exceptions import ConfigError
 from .._exporter._membership import OnLeave
+from .._state._postgres_util import is_postgres_url
 from ._config_checks import CONNECTION, EXPORT, MAPPING, ON_LEAVE, PERCENT, REFUSED, Spec, show
 from ._toml import Lines, read_toml
 
@@ -76,6 +77,8 @@ class ExportConfig:
     source: str
     mapping: MappingConfig
     state: str | None = None
+    #: The environment variable holding a ``postgresql://`` state's password.
+    state_password_env: str | None = None
     on_leave: OnLeave | None = None  # checked against ON_LEAVE when the file is read
     max_leave: float | None = None
     exclude_automations: bool = False
@@ -241,6 +244,11 @@ def _export(
             (*where, "max_leave"),
             'goes with on_leave; add on_leave = "untag" (or "unsubscribe"), or remove max_leave',
         )
+    if "state_password_env" in table and not is_postgres_url(table.get("state")):
+        problems.add(
+            (*where, "state_password_env"),
+            'names the password of a PostgreSQL state; it goes with state = "postgresql://..."',
+        )
     if len(problems.found) != before:
         return None
     fields = dict(table)
@@ -271,7 +279,7 @@ def _resolve(folder: str, export: ExportConfig) -> ExportConfig:
     if not source.startswith("python:"):
         source = os.path.join(folder, os.path.expanduser(source))
     state = export.state
-    if state is not None:
+    if state is not None and not is_postgres_url(state):
         state = os.path.join(folder, os.path.expanduser(state))
     return attrs.evolve(export, source=source, state=state)
 

@@ -184,6 +184,7 @@ EXPORT: Spec = {
     "source": _source,
     "mapping": lambda key, value: None,  # a table, checked key by key
     "state": _text('"state/vip.sqlite"'),
+    "state_password_env": _text('"ACEXPORT_STATE_PASSWORD"'),
     "on_leave": _choice(ON_LEAVE),
     "max_leave": _max_leave,
     "exclude_automations": _flag,

@@ -5,6 +5,7 @@ data-transfer notice, the client and the checks against the account."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -20,6 +21,7 @@ from .._exceptions import ConfigError, NotFoundError
 from .._exporter._export import SegmentExporter
 from .._exporter._mapping import FieldMapping, resolve_fields
 from .._report import ExportReport
+from .._state import PostgresState, StateStore
 from ._config import Config, Connection, ExportConfig
 from ._readers import Input
 from ._secrets import api_key
@@ -54,8 +56,11 @@ def mapping_of(export: ExportConfig) -> FieldMapping:
     )
 
 
-def make_exporter(client: ActiveCampaign, export: ExportConfig, **options: Any) -> SegmentExporter:
-    """The exporter for ``export`` (``options``: the run's own, such as ``dry_run``)."""
+def make_exporter(
+    client: ActiveCampaign, export: ExportConfig, stack: contextlib.ExitStack, **options: Any
+) -> SegmentExporter:
+    """The exporter for ``export`` (``options``: the run's own, such as ``dry_run``); a state
+    store it opens is closed with ``stack``."""
     if export.max_leave is not None:
         options["max_leave"] = export.max_leave
     return SegmentExporter(
@@ -63,10 +68,27 @@ def make_exporter(client: ActiveCampaign, export: ExportConfig, **options: Any) 
         export.list_id,
         mapping_of(export),
         exclude_automations=export.exclude_automations,
-        state=export.state,
+        state=_state_of(export, stack),
         on_leave=export.on_leave,
         **options,
     )
+
+
+def _state_of(export: ExportConfig, stack: contextlib.ExitStack) -> str | StateStore | None:
+    """The export's state: its path or URL, or, with ``state_password_env``, a PostgresState
+    given the password from that environment variable (never from the file)."""
+    variable = export.state_password_env
+    if variable is None or export.state is None:
+        return export.state
+    password = os.environ.get(variable)
+    if not password:
+        raise ConfigError(
+            f"exports.{export.name}.state_password_env: the environment variable {variable} "
+            "is not set (it holds the password of the export's PostgreSQL state)"
+        )
+    store = PostgresState(export.state, password=password)
+    stack.callback(store.close)
+    return store
 
 
 class PythonSource:

@@ -119,6 +119,7 @@ def _run_one(
         exporter = make_exporter(
             client,
             export,
+            stack,
             dry_run=args.dry_run,
             on_progress=progress,
             cancel=signals.cancel,

@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from contextlib import closing
 
 from .._exceptions import APIError, ConfigError, StateError
-from .._state import SqliteState
+from .._state import open_store
+from .._state._postgres_util import is_postgres_url
 from ._config import Config, ExportConfig
 from ._errors import EXIT_OK, EXIT_USAGE, UsageError
 from ._jobs import check_account, check_source, host_of
@@ -87,19 +89,20 @@ def cmd_validate(args: argparse.Namespace, out: Output, err: Output) -> int:
 def _last_run(export: ExportConfig) -> str:
     if export.state is None:
         return 'no state (add state = "..." to remember runs)'
-    if not os.path.exists(export.state):
+    if not is_postgres_url(export.state) and not os.path.exists(export.state):
         return "never run (no state file yet)"
     try:
-        with SqliteState(export.state) as store:
+        with closing(open_store(export.state)) as store:
             summaries = [s for s in store.summaries() if s.list_id == export.list_id]
-    except StateError as exc:
+    except (StateError, ConfigError) as exc:
         return f"state unreadable: {exc}"
     runs = [s.last_run for s in summaries if s.last_run is not None]
     if not runs:
         return "never run"
     last = max(runs, key=lambda r: float(r.get("recorded_at", 0)))
     when = last.get("finished_at") or last.get("recorded_at", "?")
-    return f"{when}: {last.get('summary', '')}"
+    first = str(last.get("summary", "")).splitlines()[:1]
+    return f"{when}: {first[0] if first else ''}"
 
 
 def cmd_exports(args: argparse.Namespace, out: Output, err: Output) -> int:
