@@ -6,6 +6,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,8 @@ def test_a_new_file_is_stamped_with_id_and_version(path: Path) -> None:
     make_state(path)
     assert pragma(path, "application_id") == _schema.APPLICATION_ID == 0x41437853
     assert pragma(path, "user_version") == _schema.current_version()
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with closing(sqlite3.connect(path)) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 @pytest.mark.parametrize(
