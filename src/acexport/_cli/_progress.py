@@ -14,12 +14,13 @@ import shutil
 import time
 from collections.abc import Callable
 
+from .._core._limits import BULK_MAX_CONTACTS
 from .._report import ExportProgress
 from ._output import Output
 
 __all__ = ["CONTACTS_PER_IMPORT", "Progress", "counts", "duration", "estimate"]
 
-CONTACTS_PER_IMPORT = 250
+CONTACTS_PER_IMPORT = BULK_MAX_CONTACTS
 
 
 def counts(p: ExportProgress, dry_run: bool) -> str:

@@ -24,6 +24,7 @@ import attrs
 from .._core import _operations as ops
 from .._core._bulk import contact_tail, encode_str, join_body
 from .._core._call import Sleep
+from .._core._limits import BULK_MAX_CONTACTS
 from .._exceptions import APIError, AuthenticationError, ConfigError, NotFoundError
 from .._models import BulkImportInfo, BulkImportStatus, Contact, ContactTag, Tag
 from .._report import RemovalError
@@ -55,7 +56,7 @@ PAGE = 1000
 #: Leavers taken off between two writes to the state (10 unsubscribe imports).
 LEAVE_CHUNK = 2500
 #: Leavers per bulk-import unsubscribe (ActiveCampaign's limit per request).
-UNSUBSCRIBE_BATCH = 250
+UNSUBSCRIBE_BATCH = BULK_MAX_CONTACTS
 #: Poll errors of one unsubscribe batch after which it is given up for this run.
 _MAX_POLL_ERRORS = 5
 _CANCELLED = "the export was cancelled before this leaver was removed; tried again next run"
