@@ -101,12 +101,18 @@ class ListMembership:
 
 @attrs.frozen
 class CustomField:
-    """A custom contact field. Write calls take ``id``; ``perstag`` is the personalization tag."""
+    """A custom contact field. Write calls take ``id``; ``perstag`` is the personalization tag.
+
+    ``options`` holds the values of a ``dropdown``, ``radio``, ``listbox`` or ``checkbox``
+    field's options, in the account's order, as ``GET /fields`` lists them beside the fields
+    (``fieldOptions``); it is empty for other types, and when the answer listed none.
+    """
 
     id: int
     title: str = ""
     type: str = ""
     perstag: str = ""
+    options: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -87,7 +87,7 @@ _RENAMES: dict[type, dict[str, str]] = {
     ContactList: {},
     Contact: {"first_name": "firstName", "last_name": "lastName"},
     ListMembership: {"contact_id": "contact", "list_id": "list"},
-    CustomField: {},
+    CustomField: {"options": ""},  # ids in the JSON: the values are sideloaded (see fields_pager)
     Tag: {"name": "tag", "tag_type": "tagType"},
     ContactTag: {"contact_id": "contact", "tag_id": "tag"},
 }
@@ -98,7 +98,10 @@ for _cls, _renames in _RENAMES.items():
         make_dict_structure_fn(
             _cls,
             _converter,
-            **{name: override(rename=key) for name, key in _renames.items()},  # type: ignore[arg-type]
+            **{  # type: ignore[arg-type]
+                name: override(rename=key) if key else override(omit=True)
+                for name, key in _renames.items()
+            },
         ),
     )
 

@@ -296,6 +296,32 @@ def test_fields_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.integration
+def test_fields_shows_the_options_of_fields_that_have_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = _connection.sandbox_account
+
+    def with_options() -> FakeActiveCampaign:
+        fake = original()
+        fake.add_field("Color", type="dropdown", options=["Red", "Dark, blue"], id=40)
+        fake.add_field("Size", type="radio", options=[f"s{i}" for i in range(12)], id=41)
+        return fake
+
+    monkeypatch.setattr(_connection, "sandbox_account", with_options)
+    assert main(["fields", "--sandbox"]) == 0
+    out = capsys.readouterr().out
+    fields, options = out.split("\n\n")
+    assert ["40", "COLOR", "dropdown", "Color"] in [
+        r.split(maxsplit=3) for r in fields.splitlines()
+    ]
+    assert options.splitlines() == [
+        "ID  OPTIONS",
+        "40  'Red', 'Dark, blue'",
+        "41  " + ", ".join(f"'s{i}'" for i in range(10)) + " and 2 more",
+    ]
+
+
+@pytest.mark.integration
 def test_check_in_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--sandbox"]) == 0
     out = capsys.readouterr().out

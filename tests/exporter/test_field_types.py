@@ -1,4 +1,5 @@
-"""Custom field values checked against the field's type from the account (date, datetime)."""
+"""Custom field values checked against the field's type from the account: date, datetime, and
+the options of dropdown, radio, listbox and checkbox fields."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 import pytest
 
 from acexport import ActiveCampaign, FieldMapping, SegmentExporter
+from acexport._core._operations import fields_pager
 from acexport._exporter._pipeline import Planner
 from acexport._exporter._values import type_check
-from acexport.testing import FakeActiveCampaign
+from acexport.testing import FakeActiveCampaign, VirtualClock
+from helpers import Exporting
 
 UTC = datetime.timezone.utc
 
@@ -84,8 +87,141 @@ def test_a_datetime_field_refuses_the_rest(value: object, reason: str) -> None:
 
 
 @pytest.mark.parametrize("field_type", ["text", "textarea", "dropdown", "checkbox", "", "NULL"])
-def test_other_types_are_not_checked(field_type: str) -> None:
+def test_other_types_and_fields_without_options_are_not_checked(field_type: str) -> None:
     assert type_check(field_type) is None
+    assert type_check(field_type, ()) is None
+    assert type_check("text", ("a", "b")) is None  # options count only where the type has them
+
+
+OPTIONS = ("Red", "Blue", "Green ", "1")
+
+OPTION_OK: list[tuple[str, object, str | None]] = [
+    ("dropdown", "Red", "Red"),
+    ("radio", "Blue", "Blue"),
+    ("dropdown", "||Red||", "||Red||"),  # ActiveCampaign's form for one option too
+    ("dropdown", "Green", "Green"),  # the option saved with a space around it
+    ("dropdown", 1, "1"),  # formatted first, then checked
+    ("listbox", ["Red", "Blue"], "||Red||Blue||"),
+    ("checkbox", {"Blue", "Red"}, "||Blue||Red||"),
+    ("listbox", "||Blue||1||", "||Blue||1||"),
+    ("listbox", [None, "Red"], "||Red||"),
+    ("dropdown", None, None),
+    ("listbox", [], None),
+]
+OPTION_REFUSED: list[tuple[str, object, str]] = [
+    (
+        "dropdown",
+        "Purple",
+        "'Purple' is not one of the field's options: 'Red', 'Blue', 'Green ', '1'",
+    ),
+    ("radio", "red", "'red' is not one of the field's options"),  # letter case counts
+    ("listbox", ["Red", "Purple"], "'Purple' is not one of the field's options"),
+    ("checkbox", "||Red||Purple||", "'Purple' is not one of the field's options"),
+    ("listbox", "||Red||||Blue||", "'' is not one of the field's options"),
+    ("dropdown", 2, "'2' is not one of the field's options"),
+]
+
+
+@pytest.mark.parametrize(("field_type", "value", "sent"), OPTION_OK)
+def test_a_field_with_options_takes_its_options(
+    field_type: str, value: object, sent: str | None
+) -> None:
+    check = type_check(field_type, OPTIONS)
+    assert check is not None
+    assert check(value) == sent
+
+
+@pytest.mark.parametrize(("field_type", "value", "reason"), OPTION_REFUSED)
+def test_a_field_with_options_refuses_anything_else(
+    field_type: str, value: object, reason: str
+) -> None:
+    check = type_check(field_type, OPTIONS)
+    assert check is not None
+    with pytest.raises(ValueError, match="not one of the field's options") as info:
+        check(value)
+    assert reason in str(info.value)
+
+
+def test_a_refusal_names_at_most_five_options() -> None:
+    check = type_check("dropdown", [f"o{i}" for i in range(1, 1201)])
+    assert check is not None
+    with pytest.raises(ValueError) as info:
+        check("o0")
+    assert str(info.value) == (
+        "'o0' is not one of the field's options: 'o1', 'o2', 'o3', 'o4', 'o5' and 1,195 more"
+    )
+
+
+def _fields_body(options: object) -> dict[str, Any]:
+    fields = [
+        {
+            "id": "7",
+            "title": "Color",
+            "type": "dropdown",
+            "perstag": "COLOR",
+            "options": ["3", "4"],
+        },
+        {"id": "8", "title": "Note", "type": "text", "perstag": "NOTE", "options": []},
+    ]
+    return {"fieldOptions": options, "fieldRels": [], "fields": fields, "meta": {"total": "2"}}
+
+
+def test_fields_carry_the_values_of_the_options_listed_beside_them() -> None:
+    options = [
+        {"field": "7", "orderid": "2", "value": "Blue", "label": "Blue!", "id": "4"},
+        {"field": 7, "orderid": 1, "value": "Red", "label": "Red!", "id": "3"},
+    ]
+    page = fields_pager().first().parse(_fields_body(options))
+    assert [(f.id, f.options) for f in page.items] == [(7, ("Red", "Blue")), (8, ())]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        None,
+        {"7": ["Red"]},
+        [{"field": "7", "value": "Red"}, "Blue"],
+        [{"field": "7", "value": 3}],
+        [{"field": "seven", "value": "Red"}],
+        [{"value": "Red"}],
+        [{"field": "7", "value": "Red", "orderid": "first"}],
+    ],
+)
+def test_options_of_another_shape_leave_every_field_unchecked(options: object) -> None:
+    # Some options but not all would refuse valid values: none is the safe reading.
+    page = fields_pager().first().parse(_fields_body(options))
+    assert [f.options for f in page.items] == [(), ()]
+
+
+@pytest.mark.anyio
+async def test_an_export_refuses_values_that_are_not_options_as_invalid_rows(
+    exporting: Exporting, fake: FakeActiveCampaign, clock: VirtualClock
+) -> None:
+    color = fake.add_field("Color", type="dropdown", options=["Red", "Blue"])
+    hobbies = fake.add_field("Hobbies", type="listbox", options=["chess", "golf"])
+    free = fake.add_field("Mood", type="radio")  # no options listed: not checked
+    mapping = FieldMapping(email="e", fields={"COLOR": "c", "HOBBIES": "h", "MOOD": "m"})
+    rows: list[dict[str, Any]] = [
+        {"e": f"u{i}@example.com", "c": "Red", "h": ["golf"], "m": "sunny"} for i in range(6)
+    ]
+    rows[1]["c"] = "Purple"
+    rows[4]["h"] = ["golf", "darts"]
+    report = await exporting.export(rows, mapping)
+    assert (report.exported, report.invalid) == (4, 2)
+    assert [(e.index, e.reason) for e in report.errors] == [
+        (
+            1,
+            "dropdown field 'COLOR' ('c'): 'Purple' is not one of the field's options: 'Red', 'Blue'",
+        ),
+        (
+            4,
+            "listbox field 'HOBBIES' ('h'): 'darts' is not one of the field's options: 'chess', 'golf'",
+        ),
+    ]
+    assert fake.contact_by_email("u1@example.com") is None
+    sent = fake.contact_by_email("u0@example.com")
+    assert sent is not None
+    assert sent.fields == {color: "Red", hobbies: "||golf||", free: "sunny"}
 
 
 def test_the_planner_refuses_a_row_naming_the_field_and_what_it_expects() -> None:

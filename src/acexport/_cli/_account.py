@@ -43,8 +43,18 @@ def cmd_fields(args: argparse.Namespace, out: Output, err: Output) -> int:
         ],
         out,
     )
+    with_options = [f for f in fields if f.options]
+    if with_options:
+        out.write("\n")
+        _table([("ID", "OPTIONS"), *((str(f.id), _options(f.options)) for f in with_options)], out)
     err.write("map one with: acexport export ... --field PERSTAG=COLUMN (or ID=COLUMN)\n")
     return EXIT_OK
+
+
+def _options(values: Sequence[str], shown: int = 10) -> str:
+    """A field's option values, quoted (a value may hold a comma), the first ``shown``."""
+    more = len(values) - shown
+    return ", ".join(repr(v) for v in values[:shown]) + (f" and {more:,} more" if more > 0 else "")
 
 
 def cmd_check(args: argparse.Namespace, out: Output, err: Output) -> int:

@@ -145,6 +145,8 @@ class Pager(Generic[T]):
     cls: type[T]
     params: Params = ()
     by_id: bool = False
+    #: how to read a page, when more than ``data[key]`` and ``meta.total`` is needed
+    parse: Callable[[Any], Page[T]] | None = attrs.field(default=None, eq=False, repr=False)
     _walk: _Walk = attrs.field(factory=_Walk, init=False, eq=False, repr=False)
 
     def first(self) -> Operation[Page[T]]:
@@ -210,7 +212,7 @@ class Pager(Generic[T]):
         return Operation(
             "GET",
             self.path,
-            _page_parser(self.key, self.cls),
+            self.parse or _page_parser(self.key, self.cls),
             params=(*self.params, ("limit", str(PAGE_LIMIT)), *paging),
         )
 
@@ -402,7 +404,43 @@ def change_email(contact_id: int, email: str) -> Operation[Contact]:
 
 
 def fields_pager() -> Pager[CustomField]:
-    return Pager("/fields", "fields", CustomField)
+    return Pager("/fields", "fields", CustomField, parse=_fields_page)
+
+
+def _fields_page(data: Any) -> Page[CustomField]:
+    """A page of ``/fields``, each field with the values of its options.
+
+    ActiveCampaign lists a page's options beside its fields (``fieldOptions``: objects with
+    ``field``, ``value``, ``orderid``), and only their ids in each field. Options are what an
+    export checks dropdown values against, so a ``fieldOptions`` of another shape is not
+    guessed at: every field of the page is then left without options (nothing is checked),
+    rather than with some of them (a valid value would be refused).
+    """
+    page = _page_parser("fields", CustomField)(data)
+    options = _field_options(data.get("fieldOptions"))
+    if not options:
+        return page
+    items = tuple(
+        attrs.evolve(f, options=tuple(options[f.id])) if f.id in options else f for f in page.items
+    )
+    return Page(items, page.total)
+
+
+def _field_options(raw: object) -> dict[int, list[str]]:
+    """``fieldOptions`` as field id -> option values in ``orderid`` order; {} if malformed."""
+    if not isinstance(raw, list):
+        return {}
+    found: dict[int, list[tuple[int, int, str]]] = {}
+    try:
+        for position, option in enumerate(raw):
+            if not isinstance(option, Mapping) or not isinstance(option.get("value"), str):
+                return {}
+            order = option.get("orderid")
+            rank = to_int(order) if order not in (None, "") else position
+            found.setdefault(to_int(option["field"]), []).append((rank, position, option["value"]))
+    except (TypeError, KeyError):
+        return {}
+    return {field: [value for *_, value in sorted(values)] for field, values in found.items()}
 
 
 def tags_pager(search: str | None) -> Pager[Tag]:

@@ -21,7 +21,7 @@ the cost of building a dict and dumping it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -121,8 +121,9 @@ class Planner:
 
     ``field_ids`` maps every key of ``mapping.fields`` to a custom field id (what
     :func:`~acexport._exporter._mapping.resolve_fields` returns); ``field_types`` maps field
-    ids to their type (``GET /fields``), whose values are checked (see ``_values.type_check``:
-    ``date`` and ``datetime``). ``feed`` returns a full
+    ids to their type (``GET /fields``), and ``field_options`` to the values of their options,
+    against which values are checked (see ``_values.type_check``: ``date``, ``datetime``, and
+    the options of ``dropdown``, ``radio``, ``listbox`` and ``checkbox``). ``feed`` returns a full
     :class:`Batch` when one is ready (``batch_size`` contacts, or the next contact would take
     the body over ``max_batch_bytes``), else None; ``close`` returns the last partial batch.
 
@@ -168,6 +169,7 @@ class Planner:
         *,
         list_id: int,
         field_types: Mapping[int, str] | None = None,
+        field_options: Mapping[int, Sequence[str]] | None = None,
         batch_size: int = BULK_MAX_CONTACTS,
         max_batch_bytes: int = BULK_MAX_BYTES,
         exclude_automations: bool = False,
@@ -209,7 +211,7 @@ class Planner:
                 )
             owners[field_id] = key
             field_type = (field_types or {}).get(field_id, "")
-            check = type_check(field_type)
+            check = type_check(field_type, (field_options or {}).get(field_id, ()))
             target = f"{field_type} field {key!r}" if check else f"custom field {key!r}"
             prefix = f'{{"id":{field_id},"value":'
             slots.append(_Slot(source, target, 3, prefix, field_id, check))

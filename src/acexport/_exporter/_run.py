@@ -107,6 +107,7 @@ class ExportOptions:
             field_ids,
             list_id=self.list_id,
             field_types={f.id: f.type for f in available},
+            field_options={f.id: f.options for f in available if f.options},
             batch_size=self.batch_size,
             max_batch_bytes=self.max_batch_bytes,
             exclude_automations=self.exclude_automations,

@@ -54,8 +54,14 @@ Field types (:func:`type_check`)
       (``"YYYY-MM-DD"``), or an ISO 8601 string: ``YYYY-MM-DD``, optionally followed by ``T``
       (or a space), ``HH:MM``, optional ``:SS`` and fraction, and an optional ``Z`` or
       ``+HH:MM`` offset, naming a real moment.
-    - Missing values stay missing. Every other type (text, textarea, hidden, dropdown, radio,
-      listbox, checkbox) is not checked: the account's options are not fetched.
+    - ``dropdown``, ``radio``, ``listbox``, ``checkbox``: the value (formatted as above; a
+      list is the multi-value form ``"||a||b||"``, and a string in that form is read as one)
+      must be the ``value`` of one of the field's options, each element for a multi-value,
+      exactly (letter case included); ``"Purple"`` for a field whose options are ``Red`` and
+      ``Blue`` is refused, naming the options. A field whose options the account did not list
+      is not checked (nothing is known to check against).
+    - Missing values stay missing. Every other type (text, textarea, hidden, number...) is
+      not checked.
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ import decimal
 import math
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 __all__ = ["MAX_EMAIL_LENGTH", "format_value", "normalize_email", "type_check"]
 
@@ -339,14 +345,46 @@ def _check_datetime(value: object) -> str | None:
     )
 
 
+class _OneOf:
+    """The check of a field with options: every value (or element) must be one of them."""
+
+    __slots__ = ("_allowed", "_named")
+
+    _SHOWN = 5
+
+    def __init__(self, options: Sequence[str]) -> None:
+        # An option saved with spaces around it is matched by the stripped value we send.
+        self._allowed = frozenset(options) | {o.strip() for o in options}
+        named = ", ".join(repr(o) for o in options[: self._SHOWN])
+        more = len(options) - self._SHOWN
+        self._named = named + (f" and {more:,} more" if more > 0 else "")
+
+    def __call__(self, value: object) -> str | None:
+        text = value if type(value) is str else format_value(value)
+        if text is None:
+            return None
+        multi = len(text) > 4 and text.startswith("||") and text.endswith("||")
+        for part in text[2:-2].split("||") if multi else (text,):
+            if part not in self._allowed:
+                raise ValueError(f"{_shown(part)} is not one of the field's options: {self._named}")
+        return text
+
+
 _TYPE_CHECKS = {"date": _check_date, "datetime": _check_datetime}
+_OPTION_TYPES = frozenset({"dropdown", "radio", "listbox", "checkbox"})
 
 
-def type_check(field_type: str) -> Callable[[object], str | None] | None:
-    """The check for a custom field of ``field_type`` (``GET /fields``' ``type``), or None.
+def type_check(
+    field_type: str, options: Sequence[str] = ()
+) -> Callable[[object], str | None] | None:
+    """The check for a custom field of ``field_type`` (``GET /fields``' ``type``) with
+    ``options`` (the values of its options, if it has any), or None.
 
     The check takes a value (a string already stripped, never empty) and returns what to
     send, None for a missing value, or raises :class:`ValueError` saying what the field
     expects. See the module doc.
     """
-    return _TYPE_CHECKS.get(field_type.strip().lower())
+    kind = field_type.strip().lower()
+    if kind in _OPTION_TYPES:
+        return _OneOf(options) if options else None
+    return _TYPE_CHECKS.get(kind)

@@ -19,7 +19,7 @@ from ._replies import (
     reply_json,
 )
 from ._routing import Request, RouteTable, as_id, as_text, body_object, collection
-from ._wire import contact_tag_json, field_json, list_json, tag_json
+from ._wire import contact_tag_json, field_json, field_options_json, list_json, tag_json
 
 if TYPE_CHECKING:
     from ._dispatcher import Dispatcher
@@ -110,7 +110,9 @@ def _fields_index(dispatcher: Dispatcher, req: Request) -> Reply:
     if perstag is not None:
         items = [item for item in items if item.perstag == perstag]
     payload = collection("fields", [field_json(i) for i in items], req.params)
-    return reply_json(200, {"fieldOptions": [], "fieldRels": [], **payload})
+    shown = {int(f["id"]) for f in payload["fields"]}
+    options = [o for i in items if i.id in shown for o in field_options_json(i)]
+    return reply_json(200, {"fieldOptions": options, "fieldRels": [], **payload})
 
 
 # tags -----------------------------------------------------------------------------------

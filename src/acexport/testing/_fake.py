@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -143,16 +143,24 @@ class FakeActiveCampaign:
         perstag: str | None = None,
         type: str = "text",
         id: int | None = None,
+        options: Sequence[str] = (),
     ) -> int:
         """Create a custom contact field and return its id.
 
         ``perstag`` defaults to the title in capitals (``"Customer tier"`` -> ``CUSTOMER_TIER``).
+        ``options`` are the values of a dropdown, radio, listbox or checkbox field's options:
+        ``GET /fields`` lists them beside the fields (``fieldOptions``), as ActiveCampaign does.
+        The fake stores any value sent to the field, an option or not.
         """
         with self._lock:
             store = self._dispatcher.store
             field_id = store.new_id("field", store.fields, id)
             store.fields[field_id] = FieldRecord(
-                field_id, title, type, perstag if perstag is not None else perstag_for(title)
+                field_id,
+                title,
+                type,
+                perstag if perstag is not None else perstag_for(title),
+                tuple(options),
             )
             return field_id
 

@@ -60,6 +60,8 @@ class FieldRecord:
     title: str
     type: str
     perstag: str
+    #: option values (dropdown, radio, listbox, checkbox), in order
+    options: tuple[str, ...] = ()
 
 
 @attrs.define

@@ -25,6 +25,7 @@ __all__ = [
     "contact_list_json",
     "contact_tag_json",
     "field_json",
+    "field_options_json",
     "field_value_json",
     "list_json",
     "tag_json",
@@ -77,10 +78,30 @@ def field_json(item: FieldRecord) -> dict[str, Any]:
         "defval": "",
         "visible": "1",
         "ordernum": str(item.id),
-        "options": [],
+        "options": [str(option_id(item, n)) for n in range(len(item.options))],
         "relations": [],
         "id": str(item.id),
     }
+
+
+def option_id(item: FieldRecord, n: int) -> int:
+    """The id of ``item``'s ``n``-th option (from 0)."""
+    return item.id * 1000 + n + 1
+
+
+def field_options_json(item: FieldRecord) -> list[dict[str, Any]]:
+    """A field's options as ``/fields`` lists them beside the fields (``fieldOptions``)."""
+    return [
+        {
+            "field": str(item.id),
+            "orderid": str(n + 1),
+            "value": value,
+            "label": value,
+            "isdefault": "0",
+            "id": str(option_id(item, n)),
+        }
+        for n, value in enumerate(item.options)
+    ]
 
 
 def tag_json(store: Store, item: TagRecord) -> dict[str, Any]:
