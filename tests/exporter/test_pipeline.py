@@ -698,3 +698,31 @@ def test_seen_emails_ignores_a_match_straddling_two_digests() -> None:
     seen._buckets[i] = bytearray(b"\0" * 8 + digest + b"\0" * 8)  # two fake digests
     assert seen.add("X@example.com")
     assert not seen.add("x@EXAMPLE.com")
+
+
+def test_a_key_planned_with_another_email_makes_the_row_invalid() -> None:
+    planner = Planner(FieldMapping(email="e", key="k"), {}, list_id=1)
+    rows: list[dict[str, Any]] = [
+        {"e": "a@example.com", "k": "C1"},
+        {"e": "b@example.com", "k": "C1"},  # the same customer with another address
+        {"e": "A@example.com", "k": "C1"},  # the same address: a duplicate
+        {"e": "c@example.com", "k": "c1"},  # keys are compared exactly
+        {"e": "a@example.com", "k": "C2"},  # a planned address under another key: a duplicate
+        {"e": "d@example.com"},  # no key
+        {"e": "e@example.com", "k": "C1"},
+    ]
+    for i, row in enumerate(rows):
+        assert planner.feed(i, row) is None
+    batch = planner.close()
+    assert batch is not None
+    assert [(c.email, c.key) for c in batch] == [
+        ("a@example.com", "C1"),
+        ("c@example.com", "c1"),
+        ("d@example.com", None),
+    ]
+    assert (planner.received, planner.invalid, planner.duplicates) == (7, 2, 2)
+    assert [(e.index, e.email, e.reason) for e in planner.errors] == [
+        (1, "b@example.com", "key 'C1' was already read in this export with another email"),
+        (6, "e@example.com", "key 'C1' was already read in this export with another email"),
+    ]
+    assert planner.planned("b@example.com")  # refused for its key, not for its address

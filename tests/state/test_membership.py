@@ -412,6 +412,27 @@ def test_a_dry_run_changes_no_email_and_finds_no_leaver(
     assert fake.contact_by_email("p3@example.com") is not None
 
 
+def test_one_key_with_two_emails_in_one_run_changes_the_email_once(
+    run: Run, fake: FakeActiveCampaign, state: str
+) -> None:
+    run(keyed(40), KEYED, state=state)
+    rows = keyed(40)
+    rows[3]["Email"] = "new3@example.com"
+    rows.append({"Id": 3, "Email": "other3@example.com", "Name": "P3"})  # the same customer
+    rows.append({"Id": 3, "Email": "NEW3@example.com", "Name": "P3"})  # same key, same email
+    puts = fake.stats.by_endpoint.get(("PUT", "/api/3/contacts/{id}"), 0)
+    report = run(rows, KEYED, state=state, on_leave="unsubscribe")
+    adds_up(report)
+    assert (report.exported, report.unchanged, report.invalid, report.duplicates) == (1, 39, 1, 1)
+    assert fake.stats.by_endpoint[("PUT", "/api/3/contacts/{id}")] - puts == 1
+    (error,) = report.errors
+    assert (error.index, error.email) == (40, "other3@example.com")
+    assert error.reason == "key '3' was already read in this export with another email"
+    assert fake.contact_by_email("new3@example.com") is not None
+    assert fake.contact_by_email("other3@example.com") is None
+    assert report.removed == 0
+
+
 def test_a_key_that_is_not_text_or_a_number_refuses_the_row(run: Run, state: str) -> None:
     rows = keyed(12)
     rows[5]["Id"] = ["not", "a", "key"]

@@ -131,10 +131,13 @@ class Planner:
     is added to ``errors`` (kind ``"invalid"``; a :class:`~acexport._report.RowErrors`, given or
     made here), in feed order. Duplicates are
     later profiles whose email equals, case-insensitively, one already planned: the first
-    occurrence wins; an invalid row does not reserve its email.
+    occurrence wins; an invalid row does not reserve its email. With a ``key`` in the mapping,
+    a later profile whose key (compared exactly) was planned with another email is invalid: one
+    customer, one address per run.
 
     Memory grows only with the number of unique emails (``errors`` is bounded):
-    each unique email costs about 20 bytes (a 16-byte digest; see :class:`~._dedupe.SeenEmails`).
+    each unique email costs about 20 bytes (a 16-byte digest; see :class:`~._dedupe.SeenEmails`),
+    and as much again for its key when the mapping has one.
     Measured: planning 900,000 unique emails took a process's peak RSS from 33 MB (after
     imports) to 55 MB; ``tracemalloc`` counted 19 bytes per unique email at 900,000 and
     1,000,000, 34 at 100,000. In-flight memory is one partial batch (at most 250 contacts).
@@ -149,6 +152,7 @@ class Planner:
         "_exclude_automations",
         "_keep_profiles",
         "_key",
+        "_keys",
         "_max_bytes",
         "_refused",
         "_rows",
@@ -223,6 +227,8 @@ class Planner:
         self._seen = SeenEmails()
         self._seen_add = self._seen.add
         self._refused = SeenEmails()  # valid emails of rows refused for another reason
+        # Identity keys planned so far (hex keeps a key's letter case through SeenEmails).
+        self._keys = SeenEmails() if self._key is not None else None
         self._batch: list[PlannedContact] = []
         self._empty_bytes = BODY_EMPTY_LEN + (len(BODY_EXCLUDE) if self._exclude_automations else 0)
         self._batch_bytes = self._empty_bytes
@@ -335,6 +341,19 @@ class Planner:
             )
 
         # Dedupe on the whole address, case-insensitively; the first occurrence wins.
+        if key is not None and self._keys is not None:
+            # One customer, one address: a key already planned with another address would
+            # change that contact's email twice in one run. The first occurrence wins.
+            if email in self._seen:
+                self.duplicates += 1
+                return None
+            if not self._keys.add(key.encode().hex()):
+                return self._refuse(
+                    index,
+                    profile,
+                    raw,
+                    f"key {key[:60]!r} was already read in this export with another email",
+                )
         if not self._seen_add(email):
             self.duplicates += 1
             return None
