@@ -4,8 +4,10 @@ the options of dropdown, radio, listbox and checkbox fields."""
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 
+import httpx
 import pytest
 
 from acexport import ActiveCampaign, FieldMapping, SegmentExporter
@@ -93,7 +95,7 @@ def test_other_types_and_fields_without_options_are_not_checked(field_type: str)
     assert type_check("text", ("a", "b")) is None  # options count only where the type has them
 
 
-OPTIONS = ("Red", "Blue", "Green ", "1")
+OPTIONS = ("Red", "Blue", "Green ", "1", "Zo\u00e9")
 
 OPTION_OK: list[tuple[str, object, str | None]] = [
     ("dropdown", "Red", "Red"),
@@ -107,6 +109,8 @@ OPTION_OK: list[tuple[str, object, str | None]] = [
     ("listbox", [None, "Red"], "||Red||"),
     ("dropdown", None, None),
     ("listbox", [], None),
+    ("dropdown", "Zoe\u0301", "Zoe\u0301"),  # decomposed, the option composed: sent as given
+    ("dropdown", "Zo\u00e9", "Zo\u00e9"),
 ]
 OPTION_REFUSED: list[tuple[str, object, str]] = [
     (
@@ -159,7 +163,7 @@ def _fields_body(options: object) -> dict[str, Any]:
             "title": "Color",
             "type": "dropdown",
             "perstag": "COLOR",
-            "options": ["3", "4"],
+            "options": ["4", "3"],  # orderid, not this, orders them
         },
         {"id": "8", "title": "Note", "type": "text", "perstag": "NOTE", "options": []},
     ]
@@ -178,19 +182,60 @@ def test_fields_carry_the_values_of_the_options_listed_beside_them() -> None:
 @pytest.mark.parametrize(
     "options",
     [
+        [{"field": "7", "orderid": "1", "value": "Red", "id": "3"}],  # 4 is elsewhere
+        [  # the ids the field names belong to another field
+            {"field": "8", "orderid": "1", "value": "Red", "id": "3"},
+            {"field": "8", "orderid": "2", "value": "Blue", "id": "4"},
+        ],
+        [{"field": "7", "value": "Red", "id": "x3"}, {"field": "7", "value": "Blue", "id": "4"}],
         None,
         {"7": ["Red"]},
         [{"field": "7", "value": "Red"}, "Blue"],
         [{"field": "7", "value": 3}],
         [{"field": "seven", "value": "Red"}],
         [{"value": "Red"}],
-        [{"field": "7", "value": "Red", "orderid": "first"}],
+        [{"field": "7", "value": "Red", "orderid": "first", "id": "3"}],
+        [{"field": "7", "value": "Red", "orderid": "1"}],  # no id
     ],
 )
 def test_options_of_another_shape_leave_every_field_unchecked(options: object) -> None:
     # Some options but not all would refuse valid values: none is the safe reading.
     page = fields_pager().first().parse(_fields_body(options))
     assert [f.options for f in page.items] == [(), ()]
+
+
+def test_a_field_whose_options_are_on_another_page_is_not_checked(
+    client: ActiveCampaign, fake: FakeActiveCampaign
+) -> None:
+    # 100 fields to a page: the dropdown is the 100th, one of its options listed on page 2.
+    for i in range(97):
+        fake.add_field(f"Filler {i}")
+    color = fake.add_field("Color", type="dropdown", options=["Red", "Blue"])
+    fake.add_field("Last")
+    assert color == 100
+    pages: list[dict[str, Any]] = []
+
+    def move_blue(request: httpx.Request) -> httpx.Response:
+        response = fake.transport().handle_request(request)
+        body = json.loads(response.read())
+        pages.append(body)
+        if len(pages) == 1:
+            body["moved"] = [o for o in body["fieldOptions"] if o["value"] == "Blue"]
+            body["fieldOptions"] = [o for o in body["fieldOptions"] if o["value"] != "Blue"]
+        else:  # the second page gets the option the first page lost
+            body["fieldOptions"] = pages[0].pop("moved")
+        return httpx.Response(200, json=body)
+
+    listed = [(f.id, f.options) for f in client.fields.list() if f.options]
+    assert listed == [(color, ("Red", "Blue"))]
+    with ActiveCampaign(
+        "https://x.api-us1.com",
+        fake.api_key,
+        transport=httpx.MockTransport(move_blue),
+        max_retries=0,
+    ) as split:
+        assert [f.options for f in split.fields.list() if f.id == color] == [()]
+    assert len(pages) == 2
 
 
 @pytest.mark.anyio

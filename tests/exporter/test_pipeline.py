@@ -701,7 +701,7 @@ def test_seen_emails_ignores_a_match_straddling_two_digests() -> None:
 
 
 def test_a_key_planned_with_another_email_makes_the_row_invalid() -> None:
-    planner = Planner(FieldMapping(email="e", key="k"), {}, list_id=1)
+    planner = Planner(FieldMapping(email="e", key="k"), {}, list_id=1, one_email_per_key=True)
     rows: list[dict[str, Any]] = [
         {"e": "a@example.com", "k": "C1"},
         {"e": "b@example.com", "k": "C1"},  # the same customer with another address
@@ -726,3 +726,14 @@ def test_a_key_planned_with_another_email_makes_the_row_invalid() -> None:
         (6, "e@example.com", "key 'C1' was already read in this export with another email"),
     ]
     assert planner.planned("b@example.com")  # refused for its key, not for its address
+
+
+def test_without_one_email_per_key_a_key_is_not_deduplicated() -> None:
+    # Without a state a key changes no email: two addresses under one key are two contacts.
+    planner = Planner(FieldMapping(email="e", key="k"), {}, list_id=1)
+    for i, email in enumerate(["a@example.com", "b@example.com"]):
+        assert planner.feed(i, {"e": email, "k": "C1"}) is None
+    batch = planner.close()
+    assert batch is not None
+    assert [c.email for c in batch] == ["a@example.com", "b@example.com"]
+    assert planner.invalid == 0

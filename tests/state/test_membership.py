@@ -433,6 +433,16 @@ def test_one_key_with_two_emails_in_one_run_changes_the_email_once(
     assert report.removed == 0
 
 
+def test_without_a_state_one_key_with_two_emails_is_two_contacts(
+    run: Run, fake: FakeActiveCampaign
+) -> None:
+    rows = [*keyed(3), {"Id": 1, "Email": "other1@example.com", "Name": "P1"}]
+    report = run(rows, KEYED)
+    adds_up(report)
+    assert (report.exported, report.invalid) == (4, 0)
+    assert fake.contact_by_email("other1@example.com") is not None
+
+
 def test_a_key_that_is_not_text_or_a_number_refuses_the_row(run: Run, state: str) -> None:
     rows = keyed(12)
     rows[5]["Id"] = ["not", "a", "key"]

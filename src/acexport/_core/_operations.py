@@ -410,37 +410,60 @@ def fields_pager() -> Pager[CustomField]:
 def _fields_page(data: Any) -> Page[CustomField]:
     """A page of ``/fields``, each field with the values of its options.
 
-    ActiveCampaign lists a page's options beside its fields (``fieldOptions``: objects with
-    ``field``, ``value``, ``orderid``), and only their ids in each field. Options are what an
-    export checks dropdown values against, so a ``fieldOptions`` of another shape is not
-    guessed at: every field of the page is then left without options (nothing is checked),
-    rather than with some of them (a valid value would be refused).
+    A field lists the ids of its options (``options``); ActiveCampaign lists the options
+    themselves beside the fields (``fieldOptions``: objects with ``id``, ``field``, ``value``,
+    ``orderid``). Options are what an export checks dropdown values against, so a field gets
+    them only when every id it lists is found there, for that field: a field whose options are
+    partly elsewhere (another page, say), or a ``fieldOptions`` of another shape, is left
+    without options (nothing is checked) rather than with some of them (a valid value would
+    be refused).
     """
     page = _page_parser("fields", CustomField)(data)
     options = _field_options(data.get("fieldOptions"))
     if not options:
         return page
-    items = tuple(
-        attrs.evolve(f, options=tuple(options[f.id])) if f.id in options else f for f in page.items
-    )
-    return Page(items, page.total)
+    items = []
+    for field, raw in zip(page.items, data["fields"], strict=True):
+        values = _options_of(field.id, raw.get("options"), options)
+        items.append(attrs.evolve(field, options=values) if values else field)
+    return Page(tuple(items), page.total)
 
 
-def _field_options(raw: object) -> dict[int, list[str]]:
-    """``fieldOptions`` as field id -> option values in ``orderid`` order; {} if malformed."""
+#: an option: (its field's id, its rank by ``orderid``, its position in the answer, its value)
+_Option = tuple[int, int, int, str]
+
+
+def _field_options(raw: object) -> dict[int, _Option]:
+    """``fieldOptions`` by option id; {} if it is not a list of such options."""
     if not isinstance(raw, list):
         return {}
-    found: dict[int, list[tuple[int, int, str]]] = {}
+    found: dict[int, _Option] = {}
     try:
         for position, option in enumerate(raw):
             if not isinstance(option, Mapping) or not isinstance(option.get("value"), str):
                 return {}
             order = option.get("orderid")
             rank = to_int(order) if order not in (None, "") else position
-            found.setdefault(to_int(option["field"]), []).append((rank, position, option["value"]))
+            found[to_int(option["id"])] = (to_int(option["field"]), rank, position, option["value"])
     except (TypeError, KeyError):
         return {}
-    return {field: [value for *_, value in sorted(values)] for field, values in found.items()}
+    return found
+
+
+def _options_of(field_id: int, ids: object, options: Mapping[int, _Option]) -> tuple[str, ...]:
+    """The values of the options ``ids`` names, in order; () unless all are there, for it."""
+    if not isinstance(ids, list):
+        return ()
+    found = []
+    for raw_id in ids:
+        try:
+            option = options.get(to_int(raw_id))
+        except TypeError:
+            return ()
+        if option is None or option[0] != field_id:
+            return ()
+        found.append(option[1:])
+    return tuple(value for *_, value in sorted(found))
 
 
 def tags_pager(search: str | None) -> Pager[Tag]:

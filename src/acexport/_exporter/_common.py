@@ -149,7 +149,9 @@ class ExporterBase(Generic[ClientT, CallerT]):
             limits.bulk_imports_per_minute,
             errors,
         )
-        run = ExportRun(opts, opts.planner(fields, errors), scheduler, started, self._caller.clock)
+        # Keys are followed only with a state: without one, a key changes no email.
+        planner = opts.planner(fields, errors, one_email_per_key=self._state is not None)
+        run = ExportRun(opts, planner, scheduler, started, self._caller.clock)
         run.requests = run._base_requests = requests
         if self._state is not None:
             run.delta = opts.delta()

@@ -131,13 +131,14 @@ class Planner:
     is added to ``errors`` (kind ``"invalid"``; a :class:`~acexport._report.RowErrors`, given or
     made here), in feed order. Duplicates are
     later profiles whose email equals, case-insensitively, one already planned: the first
-    occurrence wins; an invalid row does not reserve its email. With a ``key`` in the mapping,
-    a later profile whose key (compared exactly) was planned with another email is invalid: one
-    customer, one address per run.
+    occurrence wins; an invalid row does not reserve its email. With ``one_email_per_key`` (an
+    export with a state, where keys change emails) and a ``key`` in the mapping, a later profile
+    whose key (compared exactly) was planned with another email is invalid: one customer, one
+    address per run.
 
     Memory grows only with the number of unique emails (``errors`` is bounded):
     each unique email costs about 20 bytes (a 16-byte digest; see :class:`~._dedupe.SeenEmails`),
-    and as much again for its key when the mapping has one.
+    and as much again for its key with ``one_email_per_key``.
     Measured: planning 900,000 unique emails took a process's peak RSS from 33 MB (after
     imports) to 55 MB; ``tracemalloc`` counted 19 bytes per unique email at 900,000 and
     1,000,000, 34 at 100,000. In-flight memory is one partial batch (at most 250 contacts).
@@ -178,6 +179,7 @@ class Planner:
         max_batch_bytes: int = BULK_MAX_BYTES,
         exclude_automations: bool = False,
         errors: RowErrors | None = None,
+        one_email_per_key: bool = False,
     ) -> None:
         if not isinstance(mapping, FieldMapping):
             raise ConfigError(f"mapping must be a FieldMapping, not {type(mapping).__name__}")
@@ -228,7 +230,7 @@ class Planner:
         self._seen_add = self._seen.add
         self._refused = SeenEmails()  # valid emails of rows refused for another reason
         # Identity keys planned so far (hex keeps a key's letter case through SeenEmails).
-        self._keys = SeenEmails() if self._key is not None else None
+        self._keys = SeenEmails() if self._key is not None and one_email_per_key else None
         self._batch: list[PlannedContact] = []
         self._empty_bytes = BODY_EMPTY_LEN + (len(BODY_EXCLUDE) if self._exclude_automations else 0)
         self._batch_bytes = self._empty_bytes

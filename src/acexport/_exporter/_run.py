@@ -98,7 +98,11 @@ class ExportOptions:
         return RowErrors(on_error=self.on_error)
 
     def planner(
-        self, available_fields: Iterable[CustomField], errors: RowErrors | None = None
+        self,
+        available_fields: Iterable[CustomField],
+        errors: RowErrors | None = None,
+        *,
+        one_email_per_key: bool = False,
     ) -> Planner:
         available = list(available_fields)
         field_ids = resolve_fields(self.mapping, available) if self.mapping.fields else {}
@@ -112,6 +116,7 @@ class ExportOptions:
             max_batch_bytes=self.max_batch_bytes,
             exclude_automations=self.exclude_automations,
             errors=errors,
+            one_email_per_key=one_email_per_key,
         )
 
     def delta(self) -> Delta:

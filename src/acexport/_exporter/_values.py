@@ -57,8 +57,9 @@ Field types (:func:`type_check`)
     - ``dropdown``, ``radio``, ``listbox``, ``checkbox``: the value (formatted as above; a
       list is the multi-value form ``"||a||b||"``, and a string in that form is read as one)
       must be the ``value`` of one of the field's options, each element for a multi-value,
-      exactly (letter case included); ``"Purple"`` for a field whose options are ``Red`` and
-      ``Blue`` is refused, naming the options. A field whose options the account did not list
+      exactly (letter case included; spaces around an option and Unicode composition, NFC,
+      aside); ``"Purple"`` for a field whose options are ``Red`` and ``Blue`` is refused,
+      naming the options. A field whose options the account did not list
       is not checked (nothing is known to check against).
     - Missing values stay missing. Every other type (text, textarea, hidden, number...) is
       not checked.
@@ -71,6 +72,7 @@ import decimal
 import math
 import numbers
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 
 __all__ = ["MAX_EMAIL_LENGTH", "format_value", "normalize_email", "type_check"]
@@ -345,6 +347,10 @@ def _check_datetime(value: object) -> str | None:
     )
 
 
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 class _OneOf:
     """The check of a field with options: every value (or element) must be one of them."""
 
@@ -353,8 +359,9 @@ class _OneOf:
     _SHOWN = 5
 
     def __init__(self, options: Sequence[str]) -> None:
-        # An option saved with spaces around it is matched by the stripped value we send.
-        self._allowed = frozenset(options) | {o.strip() for o in options}
+        # An option saved with spaces around it is matched by the stripped value we send, and
+        # one saved composed or decomposed ("é" or "e" + U+0301) by the other form.
+        self._allowed = frozenset(_nfc(o) for option in options for o in (option, option.strip()))
         named = ", ".join(repr(o) for o in options[: self._SHOWN])
         more = len(options) - self._SHOWN
         self._named = named + (f" and {more:,} more" if more > 0 else "")
@@ -365,7 +372,7 @@ class _OneOf:
             return None
         multi = len(text) > 4 and text.startswith("||") and text.endswith("||")
         for part in text[2:-2].split("||") if multi else (text,):
-            if part not in self._allowed:
+            if part not in self._allowed and _nfc(part) not in self._allowed:
                 raise ValueError(f"{_shown(part)} is not one of the field's options: {self._named}")
         return text
 
