@@ -100,10 +100,13 @@ def test_the_example_file_runs_against_the_sandbox(
         data = json.loads((reports / f"{name}.json").read_text())
         assert set(data) == REPORT_KEYS
     assert json.loads((reports / "sample.json").read_text())["invalid"] == 5
+    assert "sandbox: the state is kept in a temporary file for this run" in err
+    # The sandbox never writes the export's real state (a new account every run; personal data).
+    assert not (examples.parent / "state").exists()
     assert main(["exports", "--config", str(examples)]) == 0
     listed = capsys.readouterr().out
     assert "sample: connection main (youraccount.api-us1.com), list 1" in listed
-    assert "exported 32 of 40 profiles" in listed  # the last run, from the state file
+    assert "never run (no state file yet)" in listed
     assert "vip: connection main" in listed
     assert "no state" in listed
 

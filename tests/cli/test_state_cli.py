@@ -52,6 +52,21 @@ def test_a_second_export_with_a_state_sends_only_what_changed(
     assert "exported 40 of 40 profiles to list 1: 0 unchanged" in capsys.readouterr().out
 
 
+def test_a_sandbox_export_never_writes_the_state_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_csv(tmp_path / "segment.csv", clean_rows(30))
+    state = tmp_path / "real" / "state.sqlite"
+    assert main([*export(data, "--state", str(state)), "--sandbox"]) == 0
+    assert not state.parent.exists()
+    loud = [a for a in export(data, "--state", str(state), "--sandbox") if a != "--quiet"]
+    assert main(loud) == 0
+    out, err = capsys.readouterr()
+    assert "sandbox: the state is kept in a temporary file for this run" in err
+    assert "exported 30 of 30 profiles to list 1: 0 unchanged" in out  # a new account each time
+    assert not state.parent.exists()
+
+
 def test_state_shows_what_the_file_holds_and_forgets_one_person(
     account: FakeActiveCampaign, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

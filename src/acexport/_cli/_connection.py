@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from ._output import Output
 if TYPE_CHECKING:
     from ..testing import FakeActiveCampaign
 
-__all__ = ["SANDBOX_POLL_INTERVAL", "connect", "rate", "sandbox_account"]
+__all__ = ["SANDBOX_POLL_INTERVAL", "connect", "rate", "sandbox_account", "sandbox_state"]
 
 # The sandbox: a fake account served on loopback, with limits scaled up so a sample finishes in
 # about a second, and the client kept under them (it never sees a 429).
@@ -47,6 +48,23 @@ def sandbox_account() -> FakeActiveCampaign:
     fake.add_field("Birthday", perstag="BIRTHDAY", type="date")
     fake.add_field("Company", perstag="COMPANY")
     return fake
+
+
+def sandbox_state(
+    state: str | None, stack: contextlib.ExitStack, err: Output, *, quiet: bool
+) -> str | None:
+    """Where a sandbox run keeps the state it was given: a file in a temporary folder, gone
+    with ``stack``. Never the real state: a sandbox account is a new account on every run,
+    and its contacts do not belong beside an account's (or in a file of personal data)."""
+    if state is None:
+        return None
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="acexport-sandbox-"))
+    if not quiet:
+        err.write(
+            "sandbox: the state is kept in a temporary file for this run, not in the one given "
+            "(a sandbox account is a new account every time)\n"
+        )
+    return os.path.join(folder, "state.sqlite")
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from .._exceptions import ExportError
 from .._exporter._export import SegmentExporter
 from .._exporter._mapping import FieldMapping
 from .._report import ExportReport
-from ._connection import SANDBOX_POLL_INTERVAL, connect
+from ._connection import SANDBOX_POLL_INTERVAL, connect, sandbox_state
 from ._error_rows import ErrorRows
 from ._errors import EXIT_OK, EXIT_ROWS, UsageError
 from ._files import same_file
@@ -96,7 +96,11 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             on_progress=progress,
             cancel=signals.cancel,
             poll_interval=SANDBOX_POLL_INTERVAL if args.sandbox else 2.0,
-            state=args.state,
+            state=(
+                sandbox_state(args.state, stack, err, quiet=args.quiet)
+                if args.sandbox
+                else args.state
+            ),
             full_refresh=args.full_refresh,
             on_leave=args.on_leave,
             max_leave=args.max_leave,

@@ -57,10 +57,16 @@ def mapping_of(export: ExportConfig) -> FieldMapping:
 
 
 def make_exporter(
-    client: ActiveCampaign, export: ExportConfig, stack: contextlib.ExitStack, **options: Any
+    client: ActiveCampaign,
+    export: ExportConfig,
+    stack: contextlib.ExitStack,
+    *,
+    sandbox_state: str | None = None,
+    **options: Any,
 ) -> SegmentExporter:
     """The exporter for ``export`` (``options``: the run's own, such as ``dry_run``); a state
-    store it opens is closed with ``stack``."""
+    store it opens is closed with ``stack``. ``sandbox_state``: the state to use instead of
+    the export's (a sandbox run never writes to the real one)."""
     if export.max_leave is not None:
         options["max_leave"] = export.max_leave
     return SegmentExporter(
@@ -68,7 +74,7 @@ def make_exporter(
         export.list_id,
         mapping_of(export),
         exclude_automations=export.exclude_automations,
-        state=_state_of(export, stack),
+        state=sandbox_state if sandbox_state is not None else _state_of(export, stack),
         on_leave=export.on_leave,
         **options,
     )

@@ -24,7 +24,7 @@ from .._exceptions import (
 )
 from .._report import ExportReport
 from ._config import Config, Connection, ExportConfig, load_config
-from ._connection import SANDBOX_POLL_INTERVAL, connect
+from ._connection import SANDBOX_POLL_INTERVAL, connect, sandbox_state
 from ._errors import EXIT_OK, EXIT_ROWS, EXIT_USAGE, UsageError
 from ._jobs import client_for, make_exporter, not_exported, notice, open_source, within_threshold
 from ._output import Output
@@ -120,6 +120,9 @@ def _run_one(
             client,
             export,
             stack,
+            sandbox_state=(
+                sandbox_state(export.state, stack, err, quiet=args.quiet) if args.sandbox else None
+            ),
             dry_run=args.dry_run,
             on_progress=progress,
             cancel=signals.cancel,
