@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import decimal
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -192,6 +193,10 @@ INVALID: list[tuple[FieldMapping, object, str | None, str]] = [
     (MAPPING, {"FirstName": "x"}, None, "no email: the profile has no key 'Email'"),
     (MAPPING, Customer(name="x"), None, "no email: the Customer profile has no attribute 'Email'"),
     (MAPPING, {"Email": None}, None, "no email"),
+    (MAPPING, {"Email": float("nan")}, None, "no email"),  # an empty cell of a DataFrame
+    (MAPPING, {"Email": decimal.Decimal("NaN")}, None, "no email"),
+    (MAPPING, {"Email": decimal.Decimal("sNaN")}, None, "no email"),
+    (MAPPING, {"Email": type("NAType", (), {})()}, None, "no email"),  # pandas' NA, by name
     (MAPPING, {"Email": "   "}, "   ", "no email"),
     (MAPPING, {"Email": 42}, "42", "email is int, not a string"),
     (MAPPING, {"Email": b"a@example.com"}, "b'a@example.com'", "email is bytes, not a string"),

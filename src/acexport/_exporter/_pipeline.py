@@ -37,6 +37,7 @@ from ._values import (
     _control_search,
     _email_match,
     format_value,
+    is_missing,
     normalize_email,
     type_check,
 )
@@ -86,8 +87,8 @@ class _Slot:
 
 
 def _given_email(raw: object) -> str | None:
-    """The email as given, for a RowError: None when absent, a non-string as its repr."""
-    if raw is None or raw is MISSING:
+    """The email as given, for a RowError: None when absent (or NaN, NA), else as its repr."""
+    if raw is None or raw is MISSING or is_missing(raw):
         return None
     if isinstance(raw, str):
         text = str.__str__(raw)

@@ -115,13 +115,25 @@ _NUMPY_BOOL_NAMES = frozenset({"bool_", "bool"})
 _FLOAT_INT_LIMIT = 2.0**53
 
 
+def is_missing(value: object) -> bool:
+    """Whether a non-string value means "no value": ``None``, a float or ``Decimal`` NaN,
+    pandas' ``NA`` / ``NaT`` (what a DataFrame holds in an empty cell)."""
+    if value is None or type(value).__name__ in _MISSING_TYPE_NAMES:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, decimal.Decimal):
+        return value.is_nan()
+    return False
+
+
 def normalize_email(value: object) -> tuple[str | None, str | None]:
     """Return ``(email, None)`` for a valid address, ``(None, reason)`` otherwise.
 
     The address is stripped of surrounding whitespace; its case is kept.
     """
     if type(value) is not str:
-        if value is None:
+        if value is None or is_missing(value):
             return None, "no email"
         if not isinstance(value, str):
             return None, f"email is {type(value).__name__}, not a string"
