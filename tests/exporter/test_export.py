@@ -231,11 +231,13 @@ async def test_problems_are_found_before_any_contact_is_sent(
         list_id = 99
     else:
         mapping = FieldMapping(email="Email", fields={"NO_SUCH_FIELD": "Tier"})
-    with pytest.raises(error):
+    with pytest.raises(error) as raised:
         await exporting.export(_profiles(50), mapping, list_id=list_id)
     await exporting.aclose()
     assert fake.stats.bulk_requests == 0
     assert fake.contacts == []
+    if setup == "no_list":  # says which list, in acexport's words, not only the API's
+        assert str(raised.value).startswith("HTTP 404: list 99 does not exist in this account")
 
 
 async def test_dry_run_sends_nothing(exporting: Exporting, fake: FakeActiveCampaign) -> None:

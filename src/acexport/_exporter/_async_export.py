@@ -21,7 +21,7 @@ from .._async_caller import AsyncCaller, adrive
 from .._async_client import AsyncActiveCampaign, caller_of
 from .._core._call import Sleep
 from .._core._operations import Operation
-from .._exceptions import APIError, StateError
+from .._exceptions import APIError, NotFoundError, StateError
 from .._report import ExportReport
 from ._common import (
     CANCEL_CHECK_EVERY,
@@ -73,7 +73,9 @@ class AsyncSegmentExporter(ExporterBase[AsyncActiveCampaign, AsyncCaller]):
         session = await to_thread.run_sync(self._open_state)
         run: ExportRun | None = None
         try:
-            fields = await adrive(preflight(opts), partial(caller.run, on_send=count))
+            fields = await adrive(
+                preflight(opts), partial(caller.run, on_send=count), (NotFoundError,)
+            )
             if session is not None:
                 if session.write:
                     await self._resume(session, count)

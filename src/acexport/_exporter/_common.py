@@ -20,7 +20,7 @@ from .._caller import Caller
 from .._core import _operations as ops
 from .._core._call import Sleep
 from .._core._limits import BULK_MAX_BYTES, BULK_MAX_CONTACTS
-from .._exceptions import ConfigError, ExportError, StateError
+from .._exceptions import ConfigError, ExportError, NotFoundError, StateError
 from .._models import ContactList, CustomField
 from .._report import ExportProgress, ExportReport, RowError
 from .._state import ListState, ScanningListState, StateStore, TrackedContact, open_store
@@ -384,7 +384,18 @@ def preflight(options: ExportOptions) -> Generator[ops.Operation[Any], Any, list
     """Before any contact is sent: the key works (``users/me``), the list exists, and the
     account's custom fields (only when the mapping has some). Returns the fields."""
     yield ops.users_me()
-    list_: ContactList = yield ops.get_list(options.list_id)
+    try:
+        list_: ContactList = yield ops.get_list(options.list_id)
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"list {options.list_id} does not exist in this account (client.lists.list() "
+            f"lists them); ActiveCampaign said: {exc.message}",
+            method=exc.method,
+            url=exc.url,
+            status_code=exc.status_code,
+            errors=exc.errors,
+            body=exc.body,
+        ) from None
     check_list(list_, options.list_id)
     fields: list[CustomField] = []
     if options.mapping.fields:

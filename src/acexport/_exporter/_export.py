@@ -19,7 +19,7 @@ from .._caller import Caller, drive
 from .._client import ActiveCampaign, caller_of
 from .._core._call import Sleep
 from .._core._operations import Operation
-from .._exceptions import APIError, StateError
+from .._exceptions import APIError, NotFoundError, StateError
 from .._report import ExportReport
 from ._common import (
     CANCEL_CHECK_EVERY,
@@ -94,7 +94,7 @@ class SegmentExporter(ExporterBase[ActiveCampaign, Caller]):
         session = self._open_state()
         run: ExportRun | None = None
         try:
-            fields = drive(preflight(opts), partial(caller.run, on_send=count))
+            fields = drive(preflight(opts), partial(caller.run, on_send=count), (NotFoundError,))
             if session is not None:
                 if session.write:
                     self._resume(session, count)
