@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -319,6 +320,27 @@ def test_fields_shows_the_options_of_fields_that_have_them(
         "40  'Red', 'Dark, blue'",
         "41  " + ", ".join(f"'s{i}'" for i in range(10)) + " and 2 more",
     ]
+
+
+@pytest.mark.integration
+def test_an_unreachable_url_names_the_option_it_came_from(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("ACTIVECAMPAIGN_API_KEY", "a-key-of-some-length-0123456789")
+    assert main(["check", "--api-url", f"http://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == (
+        f"acexport: error: could not reach ActiveCampaign at http://127.0.0.1:{port}/api/3/users/me: "
+        f"connection refused by 127.0.0.1:{port}: nothing accepts connections there; check the "
+        "API URL's host and port (ConnectError: [Errno 111] Connection refused); check --api-url "
+        "and the network"
+    )
+    monkeypatch.setenv("ACTIVECAMPAIGN_API_URL", f"http://127.0.0.1:{port}")
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("check ACTIVECAMPAIGN_API_URL and the network")
 
 
 @pytest.mark.integration

@@ -14,9 +14,10 @@ import pytest
 from clitools import KEY_ENV, REPORT_KEYS, SECRET, write_csv
 
 import acexport
-from acexport import ConfigError
+from acexport import APIConnectionError, ConfigError
 from acexport._cli import main
-from acexport._cli._config import load_config
+from acexport._cli._config import Connection, load_config
+from acexport._cli._run import said
 from acexport._cli._secrets import api_key
 from acexport._config import normalize_api_url
 from acexport._state import SqliteState
@@ -368,3 +369,16 @@ def test_a_saved_export_untags_its_leavers_and_follows_a_changed_email(
     moved = fake.contact_by_email("new0@example.com")
     assert moved is not None
     assert fake.contact_by_email("p0@example.com") is None  # changed in place, not a second one
+
+
+def test_an_unreachable_connection_is_said_once_in_its_own_terms() -> None:
+    error = APIConnectionError(
+        "connection refused by 127.0.0.1:9: nothing accepts connections there",
+        method="GET",
+        url="http://127.0.0.1:9/api/3/users/me",
+    )
+    text = said(error, Connection("main", "http://127.0.0.1:9", api_key_env="AC_KEY"))
+    assert text == (
+        "could not reach ActiveCampaign at http://127.0.0.1:9/api/3/users/me: connection "
+        "refused by 127.0.0.1:9: nothing accepts connections there; check api_url and the network"
+    )

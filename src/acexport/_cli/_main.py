@@ -61,8 +61,10 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
             EXIT_USAGE,
         )
     if isinstance(exc, APIConnectionError):
+        where = "--api-url" if getattr(args, "api_url", None) else API_URL_ENV
         return (
-            f"could not reach ActiveCampaign ({exc}): check {API_URL_ENV} and the network",
+            f"could not reach ActiveCampaign at {exc.url}: {exc.message}; check {where} and "
+            "the network",
             EXIT_USAGE,
         )
     if isinstance(exc, ResponseValidationError):

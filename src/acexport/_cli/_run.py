@@ -239,5 +239,8 @@ def said(exc: BaseException, connection: Connection) -> str:
             f"the key in {where} (Settings -> Developer) and that api_url is the same account's"
         )
     if isinstance(exc, APIConnectionError):
-        return f"could not reach ActiveCampaign ({exc}): check api_url and the network"
+        return (
+            f"could not reach ActiveCampaign at {exc.url}: {exc.message}; check api_url and the "
+            "network"
+        )
     return str(exc)
