@@ -118,6 +118,10 @@ class ExportReport:
       be). ``removal_errors``: leavers whose removal failed, with the reason; they stay
       tracked and are tried next run. Leavers are not profiles of this run: outside the
       ``received`` sum.
+    - ``notes``: what looks like a mistake without being any row's fault, said once the input
+      ended: a mapped key or attribute that none of the profiles read had (a misspelt column
+      name, whose values would otherwise all be left out without a word). Also logged as
+      warnings; ``summary()`` shows them.
     """
 
     list_id: int
@@ -138,6 +142,7 @@ class ExportReport:
     removal_errors: tuple[RemovalError, ...] = ()
     reasons: Mapping[str, int] = attrs.field(factory=dict, hash=False)
     errors_omitted: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def removal_failed(self) -> int:
@@ -160,7 +165,8 @@ class ExportReport:
 
     def summary(self) -> str:
         """A line of counts, e.g. for a log or a terminal; when rows were not exported, a
-        line more for each of the top five reasons (``  email has no @: 1204``)."""
+        line more for each of the top five reasons (``  email has no @: 1204``); a line
+        ``note: ...`` for each of ``notes``."""
         prefix = "dry run: would export" if self.dry_run else "exported"
         unchanged = f"{self.unchanged} unchanged, " if self.incremental else ""
         line = (
@@ -169,12 +175,14 @@ class ExportReport:
             f"{self.rejected} rejected, {self.failed} failed "
             f"({self.requests} requests, {self.elapsed:.1f}s)" + self._leavers_summary()
         )
+        notes = [f"\nnote: {note}" for note in self.notes]
         top = self.top_reasons()
         if not top:
-            return line
+            return "".join([line, *notes])
         more = len(self.reasons) - len(top)
         tail = [f"\n  ... and {more} other reasons"] if more > 0 else []
-        return "".join([line, *(f"\n  {reason}: {count}" for reason, count in top), *tail])
+        reasons = (f"\n  {reason}: {count}" for reason, count in top)
+        return "".join([line, *reasons, *tail, *notes])
 
     def _leavers_summary(self) -> str:
         if not (self.removed or self.removal_errors):
@@ -230,7 +238,10 @@ class ExportReport:
                 "<table><thead><tr><th>index</th><th>email</th><th>kind</th><th>reason</th>"
                 f"</tr></thead><tbody>{body}</tbody></table>{tail}"
             )
-        return f"<div><strong>ExportReport</strong><table>{rows}</table>{reasons}{errors}</div>"
+        notes = "".join(f"<p>note: {html.escape(note)}</p>" for note in self.notes)
+        return (
+            f"<div><strong>ExportReport</strong><table>{rows}</table>{reasons}{errors}{notes}</div>"
+        )
 
 
 # Values inside a reason, taken out so that alike rows count together: quoted values

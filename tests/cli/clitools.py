@@ -32,7 +32,7 @@ REPORT_KEYS = {
     "list_id", "received", "exported", "duplicates", "invalid", "rejected", "failed",
     "requests", "elapsed", "dry_run", "cancelled", "errors", "unchanged", "incremental",
     "removed", "removal_errors",
-    "reasons", "errors_omitted", "errors_truncated",
+    "reasons", "errors_omitted", "errors_truncated", "notes",
 }  # fmt: skip
 URL_ENV, KEY_ENV = "ACTIVECAMPAIGN_API_URL", "ACTIVECAMPAIGN_API_KEY"
 SUMMARY = re.compile(

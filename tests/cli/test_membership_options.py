@@ -6,22 +6,29 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from clitools import clean_rows, sandbox_export, write_csv
+from clitools import KEY_ENV, URL_ENV, clean_rows, sandbox_export, write_csv
 
 from acexport._cli import main
 from acexport.testing import FakeActiveCampaign
 
 
-@pytest.mark.integration  # the sandbox serves on loopback
+@pytest.mark.integration  # the account is served on loopback
 def test_state_and_key_are_recorded(
-    tmp_path: Path, sandboxes: list[FakeActiveCampaign], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A served fake rather than --sandbox: a sandbox run never writes the state it is given.
+    fake = FakeActiveCampaign(api_key="membership-key", import_delay=0.05)
+    fake.add_list("Segment", id=1)
     rows = [{**row, "Id": f"c{i}"} for i, row in enumerate(clean_rows(30))]
     path = write_csv(tmp_path / "p.csv", rows)
     state = tmp_path / "state.db"
-    args = sandbox_export(path, "--key", "Id", "--state", str(state), "--on-leave", "unsubscribe")
-    assert main([*args, "--max-leave", "0.5", "-q"]) == 0
-    assert len(sandboxes[0].contacts) == 30
+    args = ["export", str(path), "--list-id", "1", "--email", "Email", "--key", "Id"]
+    args += ["--state", str(state), "--on-leave", "unsubscribe", "--max-leave", "0.5", "-q"]
+    with fake.serve() as server:
+        monkeypatch.setenv(URL_ENV, server.url)
+        monkeypatch.setenv(KEY_ENV, "membership-key")
+        assert main(args) == 0
+    assert len(fake.contacts) == 30
     conn = sqlite3.connect(state)
     keys = conn.execute("SELECT email, customer_key FROM contacts ORDER BY customer_key").fetchall()
     conn.close()

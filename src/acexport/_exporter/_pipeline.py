@@ -62,7 +62,17 @@ class _Slot:
     ``pos`` is 0, 1, 2 for first_name, last_name, phone and 3 for a custom field (``field_id``).
     """
 
-    __slots__ = ("check", "field_id", "is_key", "pos", "prefix", "source", "target")
+    __slots__ = (
+        "absent",
+        "check",
+        "cut",
+        "field_id",
+        "is_key",
+        "pos",
+        "prefix",
+        "source",
+        "target",
+    )
 
     def __init__(
         self,
@@ -81,6 +91,10 @@ class _Slot:
         self.field_id = field_id
         #: the field type's check (``_values.type_check``), None for an unchecked type
         self.check = check
+        #: profiles without this key or attribute; profiles refused at this slot (the slots
+        #: after it were not read for them)
+        self.absent = 0
+        self.cut = 0
 
     def describe(self) -> str:
         return f"{self.target} ({describe_source(self.source)})"
@@ -156,6 +170,7 @@ class Planner:
         "_key",
         "_keys",
         "_max_bytes",
+        "_reached",
         "_refused",
         "_rows",
         "_seen",
@@ -236,6 +251,7 @@ class Planner:
         self._empty_bytes = BODY_EMPTY_LEN + (len(BODY_EXCLUDE) if self._exclude_automations else 0)
         self._batch_bytes = self._empty_bytes
         self.received = 0
+        self._reached = 0  # profiles whose values were read (past the email and key)
         self.invalid = 0
         self.duplicates = 0
         self.errors = errors if errors is not None else RowErrors()
@@ -293,31 +309,36 @@ class Planner:
         text = '{"email":"' + email + '"'  # a valid email needs no JSON escaping
         names: list[str | None] = [None, None, None]
         fields: dict[int, str] = {}
+        self._reached += 1
         for is_key, source, pos, prefix, check, slot in self._rows:
             try:
                 value = get(source, MISSING) if is_key else source(profile)
             except Exception as exc:
-                return self._refuse(index, profile, raw, self._read_failed(slot, exc))
+                return self._refuse_at(slot, index, profile, raw, self._read_failed(slot, exc))
             if type(value) is str:
                 value = value.strip()
                 if not value:
                     continue
                 if not value.isprintable() and _control_search(value) is not None:
-                    return self._refuse(
-                        index, profile, raw, f"{slot.describe()}: contains control characters"
-                    )
+                    reason = f"{slot.describe()}: contains control characters"
+                    return self._refuse_at(slot, index, profile, raw, reason)
                 if check is not None:
                     try:
                         value = check(value)
                     except ValueError as exc:
-                        return self._refuse(index, profile, raw, f"{slot.describe()}: {exc}")
-            elif value is None or value is MISSING:
+                        reason = f"{slot.describe()}: {exc}"
+                        return self._refuse_at(slot, index, profile, raw, reason)
+            elif value is MISSING:
+                slot.absent += 1
+                continue
+            elif value is None:
                 continue
             else:
                 try:
                     value = format_value(value) if check is None else check(value)
                 except Exception as exc:
-                    return self._refuse(index, profile, raw, self._format_failed(slot, exc))
+                    reason = self._format_failed(slot, exc)
+                    return self._refuse_at(slot, index, profile, raw, reason)
                 if value is None:
                     continue
             if pos == 3:
@@ -400,7 +421,26 @@ class Planner:
         self._batch_bytes = self._empty_bytes
         return out
 
+    def never_found(self) -> list[tuple[str, str, int]]:
+        """The mapped keys (or attributes) that none of the profiles read so far had, as
+        ``(source, what it fills, profiles read)``: most likely a misspelt name, whose values
+        are all left out without a word otherwise."""
+        out = []
+        reached = self._reached
+        for slot in self._slots:
+            if slot.is_key and reached and slot.absent == reached:
+                out.append((slot.source, slot.target, reached))
+            reached -= slot.cut
+        return out
+
     # The slow paths: only rows that are refused get here.
+
+    def _refuse_at(
+        self, slot: _Slot, index: int, profile: object, raw: object, reason: str
+    ) -> Batch | None:
+        """:meth:`_refuse`, for a row refused at ``slot`` (the slots after it are not read)."""
+        slot.cut += 1
+        return self._refuse(index, profile, raw, reason)
 
     def _refuse(self, index: int, profile: object, raw: object, reason: str) -> Batch | None:
         """Count the row as invalid with its RowError; return None, what ``feed`` returns."""

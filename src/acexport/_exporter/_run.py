@@ -196,6 +196,8 @@ class ExportRun:
     #: With ``on_leave``: leavers taken off (counted, in a dry run) and those that failed.
     removed: int = 0
     removal_errors: tuple[RemovalError, ...] = ()
+    #: Set once the input ends: what looks like a mistake in the mapping (ExportReport.notes).
+    notes: tuple[str, ...] = ()
 
     @property
     def phase(self) -> Phase:
@@ -213,6 +215,7 @@ class ExportRun:
     _counter: Iterator[int] = attrs.field(factory=itertools.count, repr=False)
     _base_requests: int = 0
     _callback_stopped: bool = False
+    _input_ended: bool = False
 
     def count_request(self) -> None:
         """One more HTTP request (called from worker threads too: itertools.count is atomic)."""
@@ -288,6 +291,15 @@ class ExportRun:
 
     def end_of_input(self) -> Batch | None:
         self.scheduler.end_input()
+        if not self._input_ended:
+            self._input_ended = True
+            self.notes = tuple(
+                f"none of the {read:,} profiles read has {source!r} for {target}: is it spelt "
+                "as in the profiles? (a missing value is left out of the contact)"
+                for source, target, read in self.planner.never_found()
+            )
+            for note in self.notes:
+                logger.warning("export to list %d: %s", self.options.list_id, note)
         return self.planner.close()
 
     def input_failed(self, exc: BaseException) -> Batch | None:
@@ -356,6 +368,7 @@ class ExportRun:
             cancelled=self.cancelled,
             removed=self.removed,
             removal_errors=self.removal_errors,
+            notes=self.notes,
         )
 
     def progress(self) -> None:
