@@ -447,3 +447,19 @@ async def test_small_export_retries_server_errors(
     report = await _export(exporting, _profiles(3))
     assert report.exported == 3
     assert all(fake.contact_by_email(f"user{i}@example.com").lists == {1: 1} for i in range(3))  # type: ignore[union-attr]
+
+
+async def test_a_misspelt_key_is_a_note_in_the_report(
+    exporting: Exporting, fake: FakeActiveCampaign
+) -> None:
+    mapping = FieldMapping(email="Email", first_name="Firstname")  # the profiles say FirstName
+    report = await _export(exporting, _profiles(30), mapping=mapping)
+    assert report.exported == 30
+    note = (
+        "none of the 30 profiles read has 'Firstname' for first_name: is it spelt as in the "
+        "profiles? (a missing value is left out of the contact)"
+    )
+    assert report.notes == (note,)
+    assert report.summary().endswith("\nnote: " + note)
+    assert "note: none of the 30 profiles" in report._repr_html_()
+    assert (await _export(exporting, _profiles(30))).notes == ()

@@ -742,3 +742,28 @@ def test_without_one_email_per_key_a_key_is_not_deduplicated() -> None:
     assert batch is not None
     assert [c.email for c in batch] == ["a@example.com", "b@example.com"]
     assert planner.invalid == 0
+
+
+def test_a_key_none_of_the_profiles_had_is_a_note() -> None:
+    mapping = FieldMapping(
+        email="e",
+        first_name="Firstname",  # misspelt: the profiles have "first"
+        last_name="last",
+        phone=lambda p: p.get("phone"),  # a callable is never "absent"
+        fields={"TIER": "tier", "CITY": "city"},
+    )
+    planner = Planner(mapping, {"TIER": 1, "CITY": 2}, list_id=1)
+    rows: list[dict[str, Any]] = [
+        {"e": "bad", "Firstname": "X"},  # refused for its email: its values are never read
+        {"e": "a@example.com", "first": "A", "last": "L", "tier": "gold"},
+        {"e": "b@example.com", "first": "B", "last": "\x00", "city": "Oslo"},  # cut at last_name
+        {"e": "c@example.com", "first": "C", "tier": "gold"},
+    ]
+    for i, row in enumerate(rows):
+        planner.feed(i, row)
+    # Firstname: none of the 3 rows read had it. last: 2 did. tier: 2 of the 2 rows that
+    # reached it (row 2 stopped at last_name) did. city: none of the 2 rows that reached it.
+    assert planner.never_found() == [
+        ("Firstname", "first_name", 3),
+        ("city", "custom field 'CITY'", 2),
+    ]

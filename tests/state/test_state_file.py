@@ -134,6 +134,21 @@ def test_a_corrupt_file_is_refused(path: Path) -> None:
     assert path.read_bytes() == bytes(data)
 
 
+def test_a_flipped_byte_in_the_schema_text_is_refused_as_corrupt(path: Path) -> None:
+    # Python decodes SQLite's message about it as UTF-8 and fails: a UnicodeDecodeError, which
+    # must still come out as acexport's refusal.
+    make_state(path)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"CREATE TABLE contacts")
+    at = data.index(b"(list", at) + 1
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ConfigError, match="corrupt") as info:
+        SqliteState(path)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == bytes(data)
+
+
 def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a folder"):
         SqliteState(tmp_path)

@@ -29,6 +29,10 @@ from ._protocol import ListState, ListSummary, normalize_email
 
 __all__ = ["SqliteState"]
 
+#: What reading or writing a damaged file can raise: SQLite's errors, and a UnicodeDecodeError
+#: from Python decoding SQLite's message about bytes that are not UTF-8 (a flipped byte in the
+#: file's own schema text does that).
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 _BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's transaction on the file
 _CACHE_KIB = 8 * 1024  # page cache per connection, filled as pages are read: 8 MiB of RSS at most
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -225,7 +229,7 @@ class SqliteState:
                             "UPDATE runs SET summary = ? WHERE list = ? AND seq = ?",
                             (clean, scope, seq),
                         )
-            except sqlite3.Error as exc:
+            except _DB_ERRORS as exc:
                 raise self._failure("forget an email", exc) from exc
             finally:
                 with contextlib.suppress(sqlite3.Error):
@@ -318,7 +322,7 @@ class SqliteState:
             st = os.stat(self._path)
         except BaseException as exc:
             conn.close()
-            if isinstance(exc, sqlite3.DatabaseError):
+            if isinstance(exc, (sqlite3.DatabaseError, UnicodeDecodeError)):
                 raise self._refuse(f"it is corrupt ({exc})") from exc
             if isinstance(exc, OSError):
                 raise ConfigError(f"cannot read the state file {self._path}: {exc}") from exc
@@ -400,7 +404,7 @@ class SqliteState:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                     raise
-            except sqlite3.Error as exc:
+            except _DB_ERRORS as exc:
                 raise self._failure("upgrade the schema", exc) from exc
             self._version = _schema.current_version()
         return conn
@@ -432,7 +436,7 @@ class SqliteState:
             conn = self._writable()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
+            except _DB_ERRORS as exc:
                 raise self._failure(action, exc) from exc
             try:
                 self._check_same_file(action)
@@ -441,7 +445,7 @@ class SqliteState:
             except BaseException as exc:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, _DB_ERRORS):
                     raise self._failure(action, exc) from exc
                 raise
             # Committed (and synced) in the WAL; now copy it into the file itself and empty the
@@ -455,7 +459,7 @@ class SqliteState:
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
                 finally:
                     conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT * 1000)}")
-            except sqlite3.Error as exc:
+            except _DB_ERRORS as exc:
                 raise StateError(
                     f"the state file {self._path}: could {action}, but not copy it from the "
                     f"journal {self._path}-wal into the file ({exc}): {_hint(exc)}. Keep the two "
@@ -470,7 +474,7 @@ class SqliteState:
             if conn is not None and self._version == 0:  # another process may have begun it
                 try:
                     self._version = self._check_schema(conn)
-                except sqlite3.Error as exc:
+                except _DB_ERRORS as exc:
                     raise self._failure("read", exc) from exc
                 conn = self._readable()
             if conn is None or self._version == 0:
@@ -484,5 +488,5 @@ class SqliteState:
                 finally:
                     if snapshot:
                         conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except _DB_ERRORS as exc:
                 raise self._failure("read", exc) from exc
