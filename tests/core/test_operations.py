@@ -217,6 +217,22 @@ def test_an_offset_pager_stops_when_meta_total_keeps_growing(make: Any, key: str
     assert "14 pages" in str(info.value)  # 2 * ceil(200 / 100) + 10
 
 
+@pytest.mark.parametrize(("make", "key"), OFFSET_PAGERS)
+@pytest.mark.parametrize("total", [None, "99999999999"])
+def test_an_offset_listing_never_takes_more_than_max_offset_pages(
+    make: Any, key: str, total: str | None
+) -> None:
+    # The trial: new items on every page and no meta.total (or an absurd one) went on for
+    # 2,001 pages, 103 s and 307 MB before the hostile server itself gave up.
+    def answer(params: dict[str, str]) -> dict[str, Any]:
+        start = int(params["offset"])
+        return _named(key, range(start, start + 100), total)
+
+    with pytest.raises(ResponseValidationError, match="1,000 pages") as info:
+        _walk(make(), answer)
+    assert f"{ops.MAX_OFFSET_PAGES} pages of 100 and still not at the end" in str(info.value)
+
+
 def test_an_offset_pager_allows_overlap_and_growth_within_reason() -> None:
     # An item added at the front while listing shifts the window: one id comes twice.
     def answer(params: dict[str, str]) -> dict[str, Any]:

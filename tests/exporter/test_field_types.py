@@ -196,6 +196,11 @@ def test_fields_carry_the_values_of_the_options_listed_beside_them() -> None:
         [{"value": "Red"}],
         [{"field": "7", "value": "Red", "orderid": "first", "id": "3"}],
         [{"field": "7", "value": "Red", "orderid": "1"}],  # no id
+        [  # id 3 given twice, with two values: which one is it?
+            {"field": "7", "value": "Red", "id": "3"},
+            {"field": "7", "value": "Blue", "id": "4"},
+            {"field": "7", "value": "Green", "id": "3"},
+        ],
     ],
 )
 def test_options_of_another_shape_leave_every_field_unchecked(options: object) -> None:
@@ -324,3 +329,39 @@ def test_pandas_timestamps_and_missing_values_in_date_fields() -> None:
     assert date(pd.Timestamp("2024-05-01 09:30")) == "2024-05-01"
     assert moment(pd.Timestamp("2024-05-01 09:30", tz="UTC")) == "2024-05-01T09:30:00+00:00"
     assert (date(pd.NaT), moment(pd.NaT), date(pd.NA)) == (None, None, None)
+
+
+def test_a_field_listed_twice_with_other_options_is_kept_once_and_not_checked() -> None:
+    # Offset paging lists a field again when one is added while it walks; here the copy on
+    # page 2 names other options. The field stays mappable (not "ambiguous") and unchecked.
+    fake = FakeActiveCampaign(import_delay=0)
+    fake.add_list("L")
+    for i in range(98):
+        fake.add_field(f"Filler {i}")
+    color = fake.add_field("Color", type="dropdown", options=["Red"])
+    fake.add_field("Last")
+    fake.add_field("After")  # field 101: on page 2
+    pages = 0
+
+    def list_color_again(request: httpx.Request) -> httpx.Response:
+        nonlocal pages
+        response = fake.transport().handle_request(request)
+        if request.url.path != "/api/3/fields":
+            return response
+        pages += 1
+        body = json.loads(response.read())
+        if pages == 2:
+            copy = {**body["fields"][0], "id": str(color), "perstag": "COLOR"}
+            copy.update(title="Color", type="dropdown", options=["999"])
+            body["fields"].insert(0, copy)
+            body["fieldOptions"] = [{"field": str(color), "value": "Blue", "id": "999"}]
+        return httpx.Response(response.status_code, json=body)
+
+    transport = httpx.MockTransport(list_color_again)
+    with ActiveCampaign("https://x.api-us1.com", fake.api_key, transport=transport) as client:
+        rows = [{"e": "a@example.com", "c": "Red"}, {"e": "b@example.com", "c": "Green"}]
+        mapping = FieldMapping(email="e", fields={"COLOR": "c"})
+        report = SegmentExporter(client, 1, mapping).export(rows)
+    assert pages == 2, report.summary()
+    assert (report.exported, report.invalid) == (2, 0)
+    assert fake.contact_by_email("b@example.com").fields == {color: "Green"}  # type: ignore[union-attr]

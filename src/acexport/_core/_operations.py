@@ -121,9 +121,19 @@ class _Walk:
     seen: set[int] = attrs.field(factory=set)
 
 
-def _page_cap(total: int) -> int:
-    """Most pages a listing of ``total`` items may take: room for twice as many, plus ten."""
-    return 2 * math.ceil(total / PAGE_LIMIT) + 10
+#: Most pages an offset-paged listing (lists, fields, tags) may take, whatever ``meta.total``
+#: says: 100,000 items, far more than an account has, and a bound on the time and memory a
+#: server that never ends a listing (or claims billions of items) can take.
+MAX_OFFSET_PAGES = 1_000
+
+
+def _page_cap(total: int | None, *, by_id: bool) -> float:
+    """Most pages a listing of ``total`` items may take: room for twice as many, plus ten.
+    Offset listings never take more than :data:`MAX_OFFSET_PAGES` (their cap when ``total``
+    is unknown); id-paged contacts have no cap without a total (each page must go past the
+    last, so the walk moves on, and its pages are read one at a time as they are used)."""
+    cap = math.inf if total is None else 2 * math.ceil(total / PAGE_LIMIT) + 10
+    return cap if by_id else min(cap, MAX_OFFSET_PAGES)
 
 
 @attrs.frozen
@@ -181,12 +191,13 @@ class Pager(Generic[T]):
             walk.seen.update(ids)
         if len(page.items) < PAGE_LIMIT:
             return None
-        if walk.first_total is not None and walk.pages >= _page_cap(walk.first_total):
-            self._fail(
-                op,
-                f"{walk.pages} pages of {PAGE_LIMIT} and still not at the end, "
-                f"although meta.total said {walk.first_total}",
+        if walk.pages >= _page_cap(walk.first_total, by_id=self.by_id):
+            said = (
+                f"although meta.total said {walk.first_total}"
+                if walk.first_total is not None and (self.by_id or walk.pages < MAX_OFFSET_PAGES)
+                else f"the most acexport reads of one listing ({MAX_OFFSET_PAGES:,} pages)"
             )
+            self._fail(op, f"{walk.pages} pages of {PAGE_LIMIT} and still not at the end: {said}")
         if self.by_id:
             return self._op(offset=0, after_id=ids[-1])
         offset = int(sent["offset"]) + len(page.items)
@@ -434,19 +445,27 @@ _Option = tuple[int, int, int, str]
 
 
 def _field_options(raw: object) -> dict[int, _Option]:
-    """``fieldOptions`` by option id; {} if it is not a list of such options."""
+    """``fieldOptions`` by option id; {} if it is not a list of such options. An id listed
+    twice for another field or value is left out (its field is then not checked)."""
     if not isinstance(raw, list):
         return {}
     found: dict[int, _Option] = {}
+    clashes: set[int] = set()
     try:
         for position, option in enumerate(raw):
             if not isinstance(option, Mapping) or not isinstance(option.get("value"), str):
                 return {}
             order = option.get("orderid")
             rank = to_int(order) if order not in (None, "") else position
-            found[to_int(option["id"])] = (to_int(option["field"]), rank, position, option["value"])
+            option_id, field_id = to_int(option["id"]), to_int(option["field"])
+            earlier = found.get(option_id)
+            if earlier is not None and (earlier[0], earlier[3]) != (field_id, option["value"]):
+                clashes.add(option_id)
+            found[option_id] = (field_id, rank, position, option["value"])
     except (TypeError, KeyError):
         return {}
+    for option_id in clashes:
+        del found[option_id]
     return found
 
 

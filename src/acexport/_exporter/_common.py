@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Generic, TypeAlias, TypeVar
 
+import attrs
+
 from .._async_caller import AsyncCaller
 from .._caller import Caller
 from .._core import _operations as ops
@@ -397,12 +399,19 @@ def preflight(options: ExportOptions) -> Generator[ops.Operation[Any], Any, list
             body=exc.body,
         ) from None
     check_list(list_, options.list_id)
-    fields: list[CustomField] = []
+    fields: dict[int, CustomField] = {}
     if options.mapping.fields:
         pager = ops.fields_pager()
         op: ops.Operation[Any] | None = pager.first()
         while op is not None:
             page: ops.Page[CustomField] = yield op
-            fields.extend(page.items)
+            for field in page.items:
+                # Offset paging lists a field twice when one is added while it walks: keep
+                # one, and no options if the two copies disagree (nothing is checked then).
+                seen = fields.get(field.id)
+                if seen is None:
+                    fields[field.id] = field
+                elif seen.options != field.options:
+                    fields[field.id] = attrs.evolve(seen, options=())
             op = pager.next(op, page)
-    return fields
+    return list(fields.values())
