@@ -149,6 +149,21 @@ def test_a_flipped_byte_in_the_schema_text_is_refused_as_corrupt(path: Path) -> 
     assert path.read_bytes() == bytes(data)
 
 
+def test_a_state_emptied_after_use_is_refused_not_started_again(path: Path) -> None:
+    # The trial: a state truncated to 0 bytes was taken as a new one, and everything was sent
+    # again without a word. Its lock file shows it was written before.
+    make_state(path)
+    path.write_bytes(b"")
+    with pytest.raises(ConfigError, match="it is empty, but the lock file") as info:
+        SqliteState(path)
+    assert "emptied (truncated)" in str(info.value)
+    assert path.read_bytes() == b""
+    Path(f"{path}.lock").unlink()  # emptied on purpose: remove the lock file too
+    with SqliteState(path) as store:
+        store.open_list(ACCOUNT, 1, write=True).record_confirmed([row("p0@x.io")])
+    assert pragma(path, "user_version") == _schema.current_version()
+
+
 def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a folder"):
         SqliteState(tmp_path)

@@ -109,6 +109,9 @@ class SqliteState:
         self._json = True
         self._lists: set[SqliteList] = set()
         self._closed = False
+        # A file that was written has a lock file beside it (made as a list is opened for
+        # writing, just before the schema is written): then an empty file is one emptied since.
+        self._used = os.path.exists(os.path.realpath(self._path) + ".lock")
         if os.path.lexists(self._path):
             self._connect(create=False)
 
@@ -342,7 +345,13 @@ class SqliteState:
         if not stat.S_ISREG(st.st_mode):
             raise self._refuse("it is not a regular file")
         if st.st_size == 0:
-            return  # an empty file: initialised on the first write
+            if self._used:
+                raise self._refuse(
+                    f"it is empty, but the lock file {os.path.realpath(self._path)}.lock beside "
+                    "it shows it was written before: it was emptied (truncated) since, and what "
+                    "it recorded is lost. If you emptied it on purpose, remove the lock file too"
+                )
+            return  # a new, empty file (made by mkstemp, say): initialised on the first write
         try:
             with open(self._path, "rb") as f:
                 head = f.read(100)
