@@ -101,15 +101,17 @@ OPTION_OK: list[tuple[str, object, str | None]] = [
     ("dropdown", "Red", "Red"),
     ("radio", "Blue", "Blue"),
     ("dropdown", "||Red||", "||Red||"),  # ActiveCampaign's form for one option too
-    ("dropdown", "Green", "Green"),  # the option saved with a space around it
+    ("dropdown", "Green", "Green "),  # the option saved with a space around it: sent as saved
     ("dropdown", 1, "1"),  # formatted first, then checked
     ("listbox", ["Red", "Blue"], "||Red||Blue||"),
     ("checkbox", {"Blue", "Red"}, "||Blue||Red||"),
     ("listbox", "||Blue||1||", "||Blue||1||"),
+    ("listbox", "||Red|| Blue||", "||Red||Blue||"),  # elements stripped, as a list's are
+    ("checkbox", ["Green", "Red"], "||Green ||Red||"),
     ("listbox", [None, "Red"], "||Red||"),
     ("dropdown", None, None),
     ("listbox", [], None),
-    ("dropdown", "Zoe\u0301", "Zoe\u0301"),  # decomposed, the option composed: sent as given
+    ("dropdown", "Zoe\u0301", "Zo\u00e9"),  # decomposed, the option composed: sent as saved
     ("dropdown", "Zo\u00e9", "Zo\u00e9"),
 ]
 OPTION_REFUSED: list[tuple[str, object, str]] = [

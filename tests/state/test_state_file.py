@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -162,6 +163,35 @@ def test_a_state_emptied_after_use_is_refused_not_started_again(path: Path) -> N
     with SqliteState(path) as store:
         store.open_list(ACCOUNT, 1, write=True).record_confirmed([row("p0@x.io")])
     assert pragma(path, "user_version") == _schema.current_version()
+
+
+def test_a_state_moved_aside_starts_again_beside_its_old_lock_file(path: Path) -> None:
+    # What the refusals advise: its lock file stays, and the new file must not look "emptied".
+    make_state(path)
+    path.rename(path.with_name("moved.db"))
+    assert Path(f"{path}.lock").exists()
+    with SqliteState(path) as store:
+        state = store.open_list(ACCOUNT, 1, write=True)
+        assert state.confirmed(["p0@x.io"]) == {}
+        state.record_confirmed([row("p0@x.io")])
+    with SqliteState(path) as store:
+        assert list(store.open_list(ACCOUNT, 1, write=False).confirmed(["p0@x.io"])) == ["p0@x.io"]
+
+
+def test_an_empty_file_another_process_is_writing_is_waited_for(path: Path, tmp_path: Path) -> None:
+    # Process A has just created the file (and the lock file) and writes its schema within
+    # milliseconds; B opening it meanwhile must not take it for an emptied state.
+    made = tmp_path / "made.db"
+    make_state(made)
+    path.touch()
+    Path(f"{path}.lock").touch()
+    writer = threading.Timer(0.1, lambda: path.write_bytes(made.read_bytes()))
+    writer.start()
+    try:
+        with SqliteState(path) as store:
+            assert store.open_list(ACCOUNT, 1, write=False).confirmed(["p0@x.io"]) != {}
+    finally:
+        writer.join()
 
 
 def test_a_folder_is_refused(tmp_path: Path) -> None:

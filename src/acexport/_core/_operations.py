@@ -121,19 +121,22 @@ class _Walk:
     seen: set[int] = attrs.field(factory=set)
 
 
-#: Most pages an offset-paged listing (lists, fields, tags) may take, whatever ``meta.total``
-#: says: 100,000 items, far more than an account has, and a bound on the time and memory a
-#: server that never ends a listing (or claims billions of items) can take.
+#: Most pages an offset-paged listing may take without a ``meta.total`` (and the custom
+#: fields listing, whatever its total: 100,000 fields, far more than an account has). It bounds
+#: the time and memory a server that never ends a listing (or claims billions of fields) takes.
 MAX_OFFSET_PAGES = 1_000
 
 
-def _page_cap(total: int | None, *, by_id: bool) -> float:
-    """Most pages a listing of ``total`` items may take: room for twice as many, plus ten.
-    Offset listings never take more than :data:`MAX_OFFSET_PAGES` (their cap when ``total``
-    is unknown); id-paged contacts have no cap without a total (each page must go past the
-    last, so the walk moves on, and its pages are read one at a time as they are used)."""
-    cap = math.inf if total is None else 2 * math.ceil(total / PAGE_LIMIT) + 10
-    return cap if by_id else min(cap, MAX_OFFSET_PAGES)
+def _page_cap(total: int | None, *, by_id: bool, most: int | None) -> float:
+    """Most pages a listing of ``total`` items may take: room for twice as many, plus ten,
+    and never over ``most``. Without a total, offset listings take at most
+    :data:`MAX_OFFSET_PAGES`; id-paged contacts have no cap (each page must go past the last,
+    so the walk moves on, and pages are read one at a time as they are used)."""
+    if total is not None:
+        cap: float = 2 * math.ceil(total / PAGE_LIMIT) + 10
+    else:
+        cap = math.inf if by_id else MAX_OFFSET_PAGES
+    return cap if most is None else min(cap, most)
 
 
 @attrs.frozen
@@ -157,6 +160,8 @@ class Pager(Generic[T]):
     by_id: bool = False
     #: how to read a page, when more than ``data[key]`` and ``meta.total`` is needed
     parse: Callable[[Any], Page[T]] | None = attrs.field(default=None, eq=False, repr=False)
+    #: most pages to read, whatever ``meta.total`` says (None: as many as it says)
+    max_pages: int | None = None
     _walk: _Walk = attrs.field(factory=_Walk, init=False, eq=False, repr=False)
 
     def first(self) -> Operation[Page[T]]:
@@ -191,11 +196,12 @@ class Pager(Generic[T]):
             walk.seen.update(ids)
         if len(page.items) < PAGE_LIMIT:
             return None
-        if walk.pages >= _page_cap(walk.first_total, by_id=self.by_id):
+        cap = _page_cap(walk.first_total, by_id=self.by_id, most=self.max_pages)
+        if walk.pages >= cap:
             said = (
                 f"although meta.total said {walk.first_total}"
-                if walk.first_total is not None and (self.by_id or walk.pages < MAX_OFFSET_PAGES)
-                else f"the most acexport reads of one listing ({MAX_OFFSET_PAGES:,} pages)"
+                if walk.first_total is not None and walk.pages < (self.max_pages or math.inf)
+                else f"the most acexport reads of this listing ({cap:,} pages)"
             )
             self._fail(op, f"{walk.pages} pages of {PAGE_LIMIT} and still not at the end: {said}")
         if self.by_id:
@@ -415,7 +421,7 @@ def change_email(contact_id: int, email: str) -> Operation[Contact]:
 
 
 def fields_pager() -> Pager[CustomField]:
-    return Pager("/fields", "fields", CustomField, parse=_fields_page)
+    return Pager("/fields", "fields", CustomField, parse=_fields_page, max_pages=MAX_OFFSET_PAGES)
 
 
 def _fields_page(data: Any) -> Page[CustomField]:

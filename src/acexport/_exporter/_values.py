@@ -57,10 +57,10 @@ Field types (:func:`type_check`)
     - ``dropdown``, ``radio``, ``listbox``, ``checkbox``: the value (formatted as above; a
       list is the multi-value form ``"||a||b||"``, and a string in that form is read as one)
       must be the ``value`` of one of the field's options, each element for a multi-value,
-      exactly (letter case included; spaces around an option and Unicode composition, NFC,
-      aside); ``"Purple"`` for a field whose options are ``Red`` and ``Blue`` is refused,
-      naming the options. A field whose options the account did not list
-      is not checked (nothing is known to check against).
+      exactly (letter case included; spaces around an option or an element and Unicode
+      composition, NFC, aside), and is sent as the option is saved; ``"Purple"`` for a field
+      whose options are ``Red`` and ``Blue`` is refused, naming the options. A field whose
+      options the account did not list is not checked (nothing is known to check against).
     - Missing values stay missing. Every other type (text, textarea, hidden, number...) is
       not checked.
 """
@@ -364,16 +364,22 @@ def _nfc(text: str) -> str:
 
 
 class _OneOf:
-    """The check of a field with options: every value (or element) must be one of them."""
+    """The check of a field with options: every value (or element) must be one of them, and
+    is sent as the option is saved."""
 
-    __slots__ = ("_allowed", "_named")
+    __slots__ = ("_named", "_saved")
 
     _SHOWN = 5
 
     def __init__(self, options: Sequence[str]) -> None:
-        # An option saved with spaces around it is matched by the stripped value we send, and
-        # one saved composed or decomposed ("é" or "e" + U+0301) by the other form.
-        self._allowed = frozenset(_nfc(o) for option in options for o in (option, option.strip()))
+        # A value matches an option saved with spaces around it, or in the other Unicode
+        # composition ("é" or "e" + U+0301), and is sent as the option is saved; an exact
+        # match wins over a loose one.
+        self._saved: dict[str, str] = {}
+        for option in options:
+            self._saved.setdefault(_nfc(option.strip()), option)
+        for option in options:
+            self._saved[_nfc(option)] = option
         named = ", ".join(repr(o) for o in options[: self._SHOWN])
         more = len(options) - self._SHOWN
         self._named = named + (f" and {more:,} more" if more > 0 else "")
@@ -383,10 +389,18 @@ class _OneOf:
         if text is None:
             return None
         multi = len(text) > 4 and text.startswith("||") and text.endswith("||")
-        for part in text[2:-2].split("||") if multi else (text,):
-            if part not in self._allowed and _nfc(part) not in self._allowed:
-                raise ValueError(f"{_shown(part)} is not one of the field's options: {self._named}")
-        return text
+        parts = [p.strip() for p in text[2:-2].split("||")] if multi else [text]
+        sent = []
+        for part in parts:
+            saved = self._saved.get(part)
+            if saved is None:
+                saved = self._saved.get(_nfc(part))
+                if saved is None:
+                    raise ValueError(
+                        f"{_shown(part)} is not one of the field's options: {self._named}"
+                    )
+            sent.append(saved)
+        return "||" + "||".join(sent) + "||" if multi else sent[0]
 
 
 _TYPE_CHECKS = {"date": _check_date, "datetime": _check_datetime}

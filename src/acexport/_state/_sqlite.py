@@ -110,10 +110,14 @@ class SqliteState:
         self._lists: set[SqliteList] = set()
         self._closed = False
         # A file that was written has a lock file beside it (made as a list is opened for
-        # writing, just before the schema is written): then an empty file is one emptied since.
-        self._used = os.path.exists(os.path.realpath(self._path) + ".lock")
+        # writing, just before the schema is written): an empty file found with one was emptied
+        # since. Not a file this store creates (one moved aside leaves its lock file behind).
+        self._used = os.path.lexists(self._path) and os.path.exists(self._lock_path())
         if os.path.lexists(self._path):
             self._connect(create=False)
+
+    def _lock_path(self) -> str:
+        return os.path.realpath(self._path) + ".lock"  # one lock file, whatever the spelling
 
     @property
     def location(self) -> str:
@@ -155,7 +159,7 @@ class SqliteState:
                 return self._register(SqliteList(self, account, list_id, None))
             self._make_dirs()
             lease = acquire(
-                os.path.realpath(self._path) + ".lock",  # one lock file, whatever the spelling
+                self._lock_path(),
                 scope_offset(account, list_id),
                 what=f"list {list_id} of {account}",
                 state_file=self._path,
@@ -294,6 +298,8 @@ class SqliteState:
                 raise ConfigError(
                     f"cannot create the state file {self._path}: {exc.strerror or exc}"
                 ) from exc
+            else:
+                self._used = False  # ours, new: empty until the schema is written
             return self._connect(create=create)
         except OSError as exc:
             raise ConfigError(
@@ -344,6 +350,8 @@ class SqliteState:
     def _check_header(self, st: os.stat_result) -> None:
         if not stat.S_ISREG(st.st_mode):
             raise self._refuse("it is not a regular file")
+        if st.st_size == 0 and self._used:
+            st = self._wait_for_a_first_write()
         if st.st_size == 0:
             if self._used:
                 raise self._refuse(
@@ -361,6 +369,21 @@ class SqliteState:
             ) from exc
         if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
             raise self._refuse("it is not an SQLite database, so not an acexport state file")
+
+    def _wait_for_a_first_write(self) -> os.stat_result:
+        """The file's status once it is not empty, or after half a second: another process
+        that has just created it writes its schema within milliseconds."""
+        for _ in range(10):
+            time.sleep(0.05)
+            try:
+                st = os.stat(self._path)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read the state file {self._path}: {exc.strerror or exc}"
+                ) from exc
+            if st.st_size:
+                break
+        return st
 
     def _check_schema(self, conn: sqlite3.Connection) -> int:
         (app_id,) = conn.execute("PRAGMA application_id").fetchone()
