@@ -7,18 +7,26 @@ import argparse
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from .._client import ActiveCampaign
+from .._client import ActiveCampaign, caller_of
 from .._config import API_KEY_ENV, API_URL_ENV
 from ._errors import UsageError
 from ._output import Output
+from ._progress import Progress
 
 if TYPE_CHECKING:
     from ..testing import FakeActiveCampaign
 
-__all__ = ["SANDBOX_POLL_INTERVAL", "connect", "rate", "sandbox_account", "sandbox_state"]
+__all__ = [
+    "SANDBOX_POLL_INTERVAL",
+    "connect",
+    "exporter_options",
+    "rate",
+    "sandbox_account",
+    "sandbox_state",
+]
 
 # The sandbox: a fake account served on loopback, with limits scaled up so a sample finishes in
 # about a second, and the client kept under them (it never sees a 429).
@@ -65,6 +73,38 @@ def sandbox_state(
             "(a sandbox account is a new account every time)\n"
         )
     return os.path.join(folder, "state.sqlite")
+
+
+def exporter_options(
+    client: ActiveCampaign,
+    args: argparse.Namespace,
+    err: Output,
+    stack: contextlib.ExitStack,
+    *,
+    cancel: Any,
+    fraction: Callable[[], float | None],
+    state: str | None,
+) -> dict[str, Any]:
+    """What ``export`` and ``run`` give the exporter beyond the export itself: the dry run, the
+    progress bar (paced to the client's bulk limit), the cancel event, the poll interval, and
+    with ``--sandbox`` a temporary ``state`` in place of ``state`` (see :func:`sandbox_state`;
+    without it, the command passes its own state)."""
+    options: dict[str, Any] = {
+        "dry_run": args.dry_run,
+        "on_progress": Progress(
+            err,
+            enabled=not args.quiet,
+            dry_run=args.dry_run,
+            fraction=fraction,
+            bulk_per_minute=caller_of(client).limits.bulk_imports_per_minute,
+            stopped=cancel.is_set,
+        ),
+        "cancel": cancel,
+        "poll_interval": SANDBOX_POLL_INTERVAL if args.sandbox else 2.0,
+    }
+    if args.sandbox:
+        options["state"] = sandbox_state(state, stack, err, quiet=args.quiet)
+    return options
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from .._exceptions import ExportError
 from .._exporter._export import SegmentExporter
 from .._exporter._mapping import FieldMapping
 from .._report import ExportReport
-from ._connection import SANDBOX_POLL_INTERVAL, connect, sandbox_state
+from ._connection import connect, exporter_options
 from ._error_rows import ErrorRows
 from ._errors import EXIT_OK, EXIT_ROWS, UsageError
 from ._files import same_file
@@ -78,33 +78,27 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
         if error_rows is not None:
             error_rows.open(source.header or mapped)
         client = stack.enter_context(connect(args, err, quiet=args.quiet))
-        bulk_per_minute = caller_of(client).limits.bulk_imports_per_minute
-        progress = Progress(
+        options = exporter_options(
+            client,
+            args,
             err,
-            enabled=not args.quiet,
-            dry_run=args.dry_run,
+            stack,
+            cancel=signals.cancel,
             fraction=source.fraction,
-            bulk_per_minute=bulk_per_minute,
-            stopped=signals.cancel.is_set,
+            state=args.state,
         )
+        options.setdefault("state", args.state)
+        progress: Progress = options["on_progress"]
         exporter = SegmentExporter(
             client,
             args.list_id,
             mapping,
-            dry_run=args.dry_run,
             exclude_automations=args.exclude_automations,
-            on_progress=progress,
-            cancel=signals.cancel,
-            poll_interval=SANDBOX_POLL_INTERVAL if args.sandbox else 2.0,
-            state=(
-                sandbox_state(args.state, stack, err, quiet=args.quiet)
-                if args.sandbox
-                else args.state
-            ),
             full_refresh=args.full_refresh,
             on_leave=args.on_leave,
             max_leave=args.max_leave,
             on_error=error_rows.write if error_rows is not None else None,
+            **options,
         )
         code = EXIT_OK
         stopped: str | None = None
@@ -138,6 +132,7 @@ def cmd_export(args: argparse.Namespace, out: Output, err: Output) -> int:
             code = signals.exit_code if report.cancelled else EXIT_OK if ok else EXIT_ROWS
         print_report(report, out, args.report, args.errors)
         if args.dry_run and not report.cancelled:
+            bulk_per_minute = caller_of(client).limits.bulk_imports_per_minute
             out.write(estimate(report.exported, bulk_per_minute) + "\n")
         if error_rows is not None:
             try:

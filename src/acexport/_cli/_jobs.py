@@ -57,24 +57,20 @@ def mapping_of(export: ExportConfig) -> FieldMapping:
 
 
 def make_exporter(
-    client: ActiveCampaign,
-    export: ExportConfig,
-    stack: contextlib.ExitStack,
-    *,
-    sandbox_state: str | None = None,
-    **options: Any,
+    client: ActiveCampaign, export: ExportConfig, stack: contextlib.ExitStack, **options: Any
 ) -> SegmentExporter:
-    """The exporter for ``export`` (``options``: the run's own, such as ``dry_run``); a state
-    store it opens is closed with ``stack``. ``sandbox_state``: the state to use instead of
-    the export's (a sandbox run never writes to the real one)."""
+    """The exporter for ``export`` (``options``: the run's own, such as ``dry_run``, and a
+    ``state`` in place of the export's for a sandbox run); a state store it opens is closed
+    with ``stack``."""
     if export.max_leave is not None:
         options["max_leave"] = export.max_leave
+    if "state" not in options:
+        options["state"] = _state_of(export, stack)
     return SegmentExporter(
         client,
         export.list_id,
         mapping_of(export),
         exclude_automations=export.exclude_automations,
-        state=sandbox_state if sandbox_state is not None else _state_of(export, stack),
         on_leave=export.on_leave,
         **options,
     )

@@ -24,7 +24,7 @@ from .._exceptions import (
 )
 from .._report import ExportReport
 from ._config import Config, Connection, ExportConfig, load_config
-from ._connection import SANDBOX_POLL_INTERVAL, connect, sandbox_state
+from ._connection import connect, exporter_options
 from ._errors import EXIT_OK, EXIT_ROWS, EXIT_USAGE, UsageError
 from ._jobs import client_for, make_exporter, not_exported, notice, open_source, within_threshold
 from ._output import Output
@@ -107,27 +107,17 @@ def _run_one(
             stack.callback(report_file.discard)
         source = open_source(config, export)
         stack.callback(source.close)
-        bulk_per_minute = caller_of(client).limits.bulk_imports_per_minute
-        progress = Progress(
-            err,
-            enabled=not args.quiet,
-            dry_run=args.dry_run,
-            fraction=source.fraction,
-            bulk_per_minute=bulk_per_minute,
-            stopped=signals.cancel.is_set,
-        )
-        exporter = make_exporter(
+        options = exporter_options(
             client,
-            export,
+            args,
+            err,
             stack,
-            sandbox_state=(
-                sandbox_state(export.state, stack, err, quiet=args.quiet) if args.sandbox else None
-            ),
-            dry_run=args.dry_run,
-            on_progress=progress,
             cancel=signals.cancel,
-            poll_interval=SANDBOX_POLL_INTERVAL if args.sandbox else 2.0,
+            fraction=source.fraction,
+            state=export.state,
         )
+        progress: Progress = options["on_progress"]
+        exporter = make_exporter(client, export, stack, **options)
         code, stopped = EXIT_OK, None
         report: ExportReport | None
         try:
@@ -152,6 +142,7 @@ def _run_one(
         report = tidy(report)
         print_report(report, out, report_file.path if report_file else None)
         if args.dry_run and not report.cancelled:
+            bulk_per_minute = caller_of(client).limits.bulk_imports_per_minute
             out.write(estimate(report.exported, bulk_per_minute) + "\n")
         if code == EXIT_OK:
             if report.cancelled:
